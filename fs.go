@@ -1,0 +1,517 @@
+package cgroups
+
+// The file layer: the one place that touches cgroupfs. Every control file and directory is
+// reached relative to a cached O_PATH fd of its hierarchy's mount point, with openat2 and
+// RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS, so no path can leave the hierarchy. Where openat2 is
+// missing (kernels before 5.6, some seccomp profiles), the file is opened by name and fstatfs must
+// show the same filesystem magic as the root. Every fd is O_CLOEXEC and raw (no *os.File), closed
+// on every path, and a value is written with exactly one write(2): the kernel applies only the
+// first line of a write.
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// fsRoot is one hierarchy mount point (or any directory a caller injects as a root).
+type fsRoot struct {
+	path string
+
+	once  sync.Once
+	fd    int   // O_PATH|O_DIRECTORY fd of path, or -1
+	magic int64 // statfs magic of the root's filesystem
+	err   error
+}
+
+var (
+	rootsMu sync.Mutex
+	roots   = map[string]*fsRoot{}
+
+	// openat2Missing is set once openat2 has failed with ENOSYS (or EPERM from a seccomp filter);
+	// from then on the fallback is used.
+	openat2Missing atomic.Bool
+
+	// defaultFilePerm, when non-zero, makes writes create missing files with this mode. It exists
+	// for tests on plain directories, as in containerd/cgroups; cgroupfs never needs it.
+	defaultFilePerm os.FileMode
+)
+
+// rootFor returns the shared root for a mount point path. The fd is opened on first use and kept
+// for the life of the process: one fd per hierarchy.
+func rootFor(path string) *fsRoot {
+	path = filepath.Clean(path)
+	rootsMu.Lock()
+	defer rootsMu.Unlock()
+	r, ok := roots[path]
+	if !ok {
+		r = &fsRoot{path: path, fd: -1}
+		roots[path] = r
+	}
+	return r
+}
+
+func (r *fsRoot) init() error {
+	r.once.Do(func() {
+		fd, err := unix.Open(r.path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			r.err = &FileError{Op: "open", Path: r.path, Err: err}
+			return
+		}
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(fd, &st); err != nil {
+			unix.Close(fd)
+			r.err = &FileError{Op: "statfs", Path: r.path, Err: err}
+			return
+		}
+		r.fd, r.magic = fd, int64(st.Type)
+	})
+	if r.err != nil {
+		// A root that failed (not mounted yet, say) may be retried by the next caller.
+		return r.err
+	}
+	return nil
+}
+
+// isCgroupfs tells whether the root is a real cgroup v1 or v2 filesystem.
+func (r *fsRoot) isCgroupfs() bool {
+	if r.init() != nil {
+		return false
+	}
+	return r.magic == unix.CGROUP_SUPER_MAGIC || r.magic == unix.CGROUP2_SUPER_MAGIC
+}
+
+// join gives the absolute path of rel under the root, for messages and for the fallback open.
+func (r *fsRoot) join(rel string) string {
+	if rel == "" || rel == "." {
+		return r.path
+	}
+	return r.path + "/" + rel
+}
+
+// relPath turns a cgroup path ("/a/b", "a/b", "/") and an optional file name into a clean path
+// relative to the root ("a/b/memory.stat", "."). It rejects what could leave the root or break the
+// kernel's one-line formats: "..", NUL and newlines. A file name must be one component.
+func relPath(cgroupPath, file string) (string, error) {
+	if err := checkPath(cgroupPath); err != nil {
+		return "", err
+	}
+	rel := strings.Trim(filepath.Clean("/"+cgroupPath), "/")
+	if file != "" {
+		if err := checkFileName(file); err != nil {
+			return "", err
+		}
+		if rel == "" {
+			return file, nil
+		}
+		return rel + "/" + file, nil
+	}
+	if rel == "" {
+		return ".", nil
+	}
+	return rel, nil
+}
+
+func checkPath(p string) error {
+	if strings.ContainsAny(p, "\x00\n") {
+		return &pathError{p, "contains a NUL byte or a newline"}
+	}
+	for _, c := range strings.Split(p, "/") {
+		if c == ".." {
+			return &pathError{p, `contains ".."`}
+		}
+	}
+	return nil
+}
+
+func checkFileName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00\n") {
+		return &pathError{name, "is not a single file name"}
+	}
+	return nil
+}
+
+type pathError struct{ path, why string }
+
+func (e *pathError) Error() string {
+	return "cgroups: invalid cgroup path " + strconvQuote(e.path) + ": " + e.why
+}
+func (e *pathError) Unwrap() error { return ErrInvalidPath }
+
+// openRel opens rel (already checked by relPath) under the root.
+func (r *fsRoot) openRel(rel string, flags int) (int, error) {
+	if err := r.init(); err != nil {
+		return -1, err
+	}
+	flags |= unix.O_CLOEXEC
+	if !openat2Missing.Load() {
+		how := unix.OpenHow{
+			Flags:   uint64(flags),
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+		}
+		for tries := 0; ; tries++ {
+			fd, err := unix.Openat2(r.fd, rel, &how)
+			if err == nil {
+				return fd, nil
+			}
+			// EAGAIN: a concurrent rename raced the lookup; EINTR: a signal. Both are worth a
+			// few more tries, never an unbounded loop.
+			if (err == unix.EAGAIN || err == unix.EINTR) && tries < 16 {
+				continue
+			}
+			if err == unix.ENOSYS || err == unix.EPERM && tries == 0 && !r.probeOpenat2() {
+				openat2Missing.Store(true)
+				break
+			}
+			return -1, err
+		}
+	}
+	return r.openFallback(rel, flags)
+}
+
+// probeOpenat2 tells whether openat2 works at all, so that an EPERM from a seccomp filter is told
+// apart from a real permission error on one file.
+func (r *fsRoot) probeOpenat2() bool {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH}
+	fd, err := unix.Openat2(r.fd, ".", &how)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+}
+
+func (r *fsRoot) openFallback(rel string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(r.join(rel), flags|unix.O_NOFOLLOW, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, err
+		}
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(fd, &st); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		if int64(st.Type) != r.magic {
+			unix.Close(fd)
+			return -1, ErrNotCgroupfs
+		}
+		return fd, nil
+	}
+}
+
+// readFile reads the whole of cgroupPath/file into buf (reusing its capacity) with one open, reads
+// to EOF and one close.
+func (r *fsRoot) readFile(cgroupPath, file string, buf []byte) ([]byte, error) {
+	rel, err := relPath(cgroupPath, file)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := r.openRel(rel, unix.O_RDONLY)
+	if err != nil {
+		return nil, &FileError{Op: "open", Path: r.join(rel), Err: err}
+	}
+	data, err := readAll(fd, buf[:0])
+	unix.Close(fd)
+	if err != nil {
+		return nil, &FileError{Op: "read", Path: r.join(rel), Err: err}
+	}
+	return data, nil
+}
+
+func readAll(fd int, buf []byte) ([]byte, error) {
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return buf, err
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+// writeFile writes value to cgroupPath/file with one open and one write(2). A value must be one
+// line: the kernel would apply only the first.
+func (r *fsRoot) writeFile(cgroupPath, file, value string) error {
+	rel, err := relPath(cgroupPath, file)
+	if err != nil {
+		return err
+	}
+	if i := strings.IndexByte(value, '\n'); i >= 0 && i != len(value)-1 {
+		return &FileError{Op: "write", Path: r.join(rel), Value: value,
+			Err: errors.Join(ErrInvalidValue, errors.New("value has more than one line"))}
+	}
+	flags := unix.O_WRONLY | unix.O_TRUNC
+	fd, err := r.openRel(rel, flags)
+	if err != nil && defaultFilePerm != 0 && err == unix.ENOENT {
+		fd, err = r.createRel(rel)
+	}
+	if err != nil {
+		return &FileError{Op: "write", Path: r.join(rel), Value: value, Err: err}
+	}
+	defer unix.Close(fd)
+	for {
+		_, err = unix.Write(fd, []byte(value))
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return &FileError{Op: "write", Path: r.join(rel), Value: value, Err: err}
+	}
+	return nil
+}
+
+// createRel creates a missing plain file, for tests on fixture trees (defaultFilePerm).
+func (r *fsRoot) createRel(rel string) (int, error) {
+	dir, base := filepath.Split(rel)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	dfd, err := r.openRel(dir, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(dfd)
+	return unix.Openat(dfd, base, unix.O_WRONLY|unix.O_TRUNC|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW,
+		uint32(defaultFilePerm.Perm()))
+}
+
+// exists tells whether the cgroup directory exists.
+func (r *fsRoot) exists(cgroupPath string) (bool, error) {
+	rel, err := relPath(cgroupPath, "")
+	if err != nil {
+		return false, err
+	}
+	fd, err := r.openRel(rel, unix.O_PATH|unix.O_DIRECTORY)
+	if err == nil {
+		unix.Close(fd)
+		return true, nil
+	}
+	if err == unix.ENOENT || err == unix.ENOTDIR {
+		return false, nil
+	}
+	return false, &FileError{Op: "open", Path: r.join(rel), Err: err}
+}
+
+// mkdir creates one cgroup directory; its parent must exist. It returns os.ErrExist (wrapped)
+// when the directory is already there.
+func (r *fsRoot) mkdir(cgroupPath string) error {
+	rel, err := relPath(cgroupPath, "")
+	if err != nil {
+		return err
+	}
+	if rel == "." {
+		return &FileError{Op: "mkdir", Path: r.path, Err: unix.EEXIST}
+	}
+	parent, base := filepath.Split(rel)
+	parent = strings.TrimSuffix(parent, "/")
+	if parent == "" {
+		parent = "."
+	}
+	dfd, err := r.openRel(parent, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return &FileError{Op: "mkdir", Path: r.join(rel), Err: err}
+	}
+	defer unix.Close(dfd)
+	if err := unix.Mkdirat(dfd, base, 0o755); err != nil {
+		return &FileError{Op: "mkdir", Path: r.join(rel), Err: err}
+	}
+	return nil
+}
+
+// mkdirAll creates the cgroup directory and its missing parents. It returns the topmost
+// directory it created ("" if none), so a failed New can remove exactly what it made.
+func (r *fsRoot) mkdirAll(cgroupPath string) (created string, err error) {
+	rel, err := relPath(cgroupPath, "")
+	if err != nil {
+		return "", err
+	}
+	if rel == "." {
+		return "", r.init()
+	}
+	parts := strings.Split(rel, "/")
+	// Find the deepest existing ancestor first: the common case is that only the leaf is new.
+	i := len(parts)
+	for ; i > 0; i-- {
+		ok, err := r.exists(strings.Join(parts[:i], "/"))
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			break
+		}
+	}
+	for j := i + 1; j <= len(parts); j++ {
+		p := strings.Join(parts[:j], "/")
+		if err := r.mkdir(p); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				continue // someone else made it meanwhile: not ours to remove
+			}
+			return created, err
+		}
+		if created == "" {
+			created = p
+		}
+	}
+	return created, nil
+}
+
+// rmdir removes one empty cgroup directory.
+func (r *fsRoot) rmdir(cgroupPath string) error {
+	rel, err := relPath(cgroupPath, "")
+	if err != nil {
+		return err
+	}
+	if rel == "." {
+		return &FileError{Op: "rmdir", Path: r.path, Err: unix.EBUSY}
+	}
+	parent, base := filepath.Split(rel)
+	parent = strings.TrimSuffix(parent, "/")
+	if parent == "" {
+		parent = "."
+	}
+	dfd, err := r.openRel(parent, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return &FileError{Op: "rmdir", Path: r.join(rel), Err: err}
+	}
+	defer unix.Close(dfd)
+	for {
+		err = unix.Unlinkat(dfd, base, unix.AT_REMOVEDIR)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return &FileError{Op: "rmdir", Path: r.join(rel), Err: err}
+	}
+	return nil
+}
+
+// subdirs lists the child cgroups (directories) of a cgroup.
+func (r *fsRoot) subdirs(cgroupPath string) ([]string, error) {
+	rel, err := relPath(cgroupPath, "")
+	if err != nil {
+		return nil, err
+	}
+	fd, err := r.openRel(rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, &FileError{Op: "readdir", Path: r.join(rel), Err: err}
+	}
+	defer unix.Close(fd)
+	var names []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &FileError{Op: "readdir", Path: r.join(rel), Err: err}
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		names = appendDirents(names, buf[:n])
+	}
+}
+
+// appendDirents appends the names of directory entries of type DT_DIR (other than . and ..).
+func appendDirents(names []string, buf []byte) []string {
+	for len(buf) >= 19 {
+		reclen := int(buf[16]) | int(buf[17])<<8
+		if reclen == 0 || reclen > len(buf) {
+			break
+		}
+		typ := buf[18]
+		name := buf[19:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if typ == unix.DT_DIR && string(name) != "." && string(name) != ".." {
+			names = append(names, string(name))
+		}
+		buf = buf[reclen:]
+	}
+	return names
+}
+
+// splitAbs finds the file-layer root for an absolute cgroup directory. Controllers give absolute
+// directories (Path); the core works on those through the longest registered root that contains
+// them, so every access still goes through a root fd.
+func splitAbs(dir string) (*fsRoot, string) {
+	dir = filepath.Clean(dir)
+	rootsMu.Lock()
+	var best *fsRoot
+	for p, r := range roots {
+		if (dir == p || strings.HasPrefix(dir, p+"/") || p == "/") && (best == nil || len(p) > len(best.path)) {
+			best = r
+		}
+	}
+	rootsMu.Unlock()
+	if best == nil {
+		parent := filepath.Dir(dir)
+		best = rootFor(parent)
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(dir, best.path), "/")
+	return best, "/" + rel
+}
+
+// dirExists tells whether an absolute cgroup directory exists.
+func dirExists(dir string) (bool, error) {
+	root, rel := splitAbs(dir)
+	return root.exists(rel)
+}
+
+// firstMissing returns the topmost directory of dir's ancestry (dir included) that does not exist
+// yet, or "" if dir exists: what a mkdirAll of dir would create first.
+func firstMissing(dir string) (string, error) {
+	root, rel := splitAbs(dir)
+	ok, err := root.exists(rel)
+	if err != nil || ok {
+		return "", err
+	}
+	top := rel
+	for {
+		parent := filepath.Dir(top)
+		if parent == "/" || parent == "." {
+			break
+		}
+		ok, err := root.exists(parent)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			break
+		}
+		top = parent
+	}
+	return joinPath(root.path, top), nil
+}
+
+// mkdirAllAbs creates an absolute cgroup directory and its missing parents.
+func mkdirAllAbs(dir string) (string, error) {
+	root, rel := splitAbs(dir)
+	return root.mkdirAll(rel)
+}

@@ -1,0 +1,8 @@
+module github.com/cgroupkit/cgroups
+
+go 1.26.8
+
+require (
+	github.com/opencontainers/runtime-spec v1.3.0
+	golang.org/x/sys v0.50.0
+)

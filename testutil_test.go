@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"crypto/rand"
+	"fmt"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -76,11 +77,42 @@ func cleanupCgroup(t testing.TB, hierarchy Hierarchy, path string) {
 	}
 }
 
-// startProcess starts "sleep 1000" (a process of the test's own, never the test binary) and kills
-// and reaps it when the test ends.
-func startProcess(t testing.TB) *exec.Cmd {
+// helperPath is the cgtesthelper binary: $CGTEST_HELPER (vmtest guests get it that way), else
+// built once by TestMain.
+var helperPath string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		helperPath = os.Getenv("CGTEST_HELPER")
+		if helperPath == "" {
+			dir, err := os.MkdirTemp("", "cgtesthelper")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			helperPath = filepath.Join(dir, "cgtesthelper")
+			build := exec.Command("go", "build", "-o", helperPath, "./internal/cgtesthelper")
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := build.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "build cgtesthelper: %v\n%s", err, out)
+				return 1
+			}
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// startProcess starts the test helper (by default "cgtesthelper sleep"): a process of the test's
+// own, never the test binary, so it is the only thing a test puts into its cgroups. It is killed
+// and reaped when the test ends.
+func startProcess(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command("sleep", "1000")
+	if len(args) == 0 {
+		args = []string{"sleep"}
+	}
+	cmd := exec.Command(helperPath, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

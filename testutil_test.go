@@ -2,8 +2,8 @@ package cgroups
 
 import (
 	"crypto/rand"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -515,3 +515,34 @@ func mkdirAllAbs(dir string) (string, error) {
 	root, rel := splitAbs(dir)
 	return root.mkdirAll(rel)
 }
+
+// bufPool holds read buffers for Stat and the other readers, so a Stat of a cgroup allocates no
+// buffer per file.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// getBuf returns a pooled buffer; give it back with putBuf once nothing refers to its bytes.
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+// putBuf returns a buffer to the pool, keeping what it grew to (up to 1 MiB).
+func putBuf(b *[]byte, grown []byte) {
+	if cap(grown) > cap(*b) && cap(grown) <= 1<<20 {
+		*b = grown[:0]
+	}
+	bufPool.Put(b)
+}
+
+// readUint reads a file holding one unsigned value ("max" is MaxUint64).
+func (r *fsRoot) readUint(cgroupPath, file string) (uint64, error) {
+	b := getBuf()
+	data, err := r.readFile(cgroupPath, file, *b)
+	if err != nil {
+		putBuf(b, nil)
+		return 0, err
+	}
+	v, err := parseUintMax(data)
+	putBuf(b, data)
+	if err != nil {
+		return 0, &FileError{Op: "parse", Path: r.join(strings.TrimPrefix(filepath.Clean("/"+cgroupPath+"/"+file), "/")), Err: err}
+	}
+	return v, nil
+}

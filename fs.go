@@ -24,10 +24,12 @@ import (
 type fsRoot struct {
 	path string
 
-	once  sync.Once
-	fd    int   // O_PATH|O_DIRECTORY fd of path, or -1
-	magic int64 // statfs magic of the root's filesystem
-	err   error
+	ready atomic.Bool // fd and magic are set
+	mu    sync.Mutex  // serialises opening the root
+	fd    int         // O_PATH|O_DIRECTORY fd of path, or -1
+	magic int64       // statfs magic of the root's filesystem
+	dev   uint64      // st_dev and st_ino of the root, to notice a remount
+	ino   uint64
 }
 
 var (
@@ -57,25 +59,51 @@ func rootFor(path string) *fsRoot {
 	return r
 }
 
-func (r *fsRoot) init() error {
-	r.once.Do(func() {
-		fd, err := unix.Open(r.path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			r.err = &FileError{Op: "open", Path: r.path, Err: err}
-			return
+// refreshRoots replaces the cached roots whose path is now a different directory (a hierarchy
+// unmounted and mounted again), so that controllers built from then on use the new mount. It runs
+// only when the mount table changed. The old fd stays open: controllers built before may still use
+// it, and closing it under them could hand its number to another file.
+func refreshRoots() {
+	rootsMu.Lock()
+	defer rootsMu.Unlock()
+	for p, r := range roots {
+		if !r.ready.Load() {
+			continue
 		}
-		var st unix.Statfs_t
-		if err := unix.Fstatfs(fd, &st); err != nil {
-			unix.Close(fd)
-			r.err = &FileError{Op: "statfs", Path: r.path, Err: err}
-			return
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil || st.Dev != r.dev || st.Ino != r.ino {
+			roots[p] = &fsRoot{path: p, fd: -1}
 		}
-		r.fd, r.magic = fd, int64(st.Type)
-	})
-	if r.err != nil {
-		// A root that failed (not mounted yet, say) may be retried by the next caller.
-		return r.err
 	}
+}
+
+// init opens the root fd on first use. A failure (the hierarchy not mounted yet, say) is not
+// cached: the next call tries again.
+func (r *fsRoot) init() error {
+	if r.ready.Load() {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ready.Load() {
+		return nil
+	}
+	fd, err := unix.Open(r.path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &FileError{Op: "open", Path: r.path, Err: err}
+	}
+	var fs unix.Statfs_t
+	var st unix.Stat_t
+	if err := unix.Fstatfs(fd, &fs); err != nil {
+		unix.Close(fd)
+		return &FileError{Op: "statfs", Path: r.path, Err: err}
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return &FileError{Op: "stat", Path: r.path, Err: err}
+	}
+	r.fd, r.magic, r.dev, r.ino = fd, int64(fs.Type), st.Dev, st.Ino
+	r.ready.Store(true)
 	return nil
 }
 

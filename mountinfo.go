@@ -182,6 +182,9 @@ func (t *mountTable) get() ([]cgroupMount, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.mounts != nil {
+		refreshRoots()
+	}
 	t.mounts = mounts
 	return mounts, nil
 }

@@ -11,8 +11,8 @@ import (
 
 const (
 	// SystemdDbus is the name of the systemd (D-Bus) subsystem of the Systemd hierarchy.
-	SystemdDbus Name = "systemd"
-	defaultSlice     = "system.slice"
+	SystemdDbus  Name = "systemd"
+	defaultSlice      = "system.slice"
 )
 
 // ErrSystemdNotSupported is returned by the Systemd hierarchy and the SystemdController until the
@@ -61,6 +61,9 @@ func Slice(slice, name string) Path {
 	dir, err := expandSlice(slice)
 	if err != nil {
 		return errorPath(err)
+	}
+	if strings.TrimSuffix(strings.TrimSuffix(name, ".slice"), ".scope") == "" {
+		return errorPath(fmt.Errorf("%w: unit name %q is empty", ErrInvalidPath, name))
 	}
 	if !strings.HasSuffix(name, ".slice") && !strings.HasSuffix(name, ".scope") {
 		name += ".scope"

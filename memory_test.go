@@ -663,3 +663,24 @@ func TestMemoryStatPopulatedReal(t *testing.T) {
 		t.Errorf("RSS %d, memory.stat:\n%s", s.RSS, raw)
 	}
 }
+
+func BenchmarkMemoryStatReal(b *testing.B) {
+	requireRoot(b)
+	cg, path := newTestCgroup(b, nil)
+	var c *memoryController
+	for _, s := range cg.Subsystems() {
+		if m, ok := s.(*memoryController); ok {
+			c = m
+		}
+	}
+	if c == nil {
+		b.Skip("no memory controller")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var m Metrics
+		if err := c.Stat(path, &m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

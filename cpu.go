@@ -77,8 +77,14 @@ func (c *cpuController) Create(path string, resources *specs.LinuxResources) err
 // for RT bandwidth on a kernel without CONFIG_RT_GROUP_SCHED: a runtime of 0 with no period is
 // accepted, anything else is an error.
 //
-// Order: idle=0 before shares (shares cannot be written while idle=1) and idle=1 after them; then
-// the CFS bandwidth, then the RT bandwidth, each in an order computed from the current values.
+// Idle and shares: the kernel refuses cpu.shares while cpu.idle is 1 (the weight of an idle
+// group is fixed at its minimum) and resets the shares to 1024 when idle is cleared. So Idle 0 is
+// written before Shares, which then survive; with Idle 1, Shares are not written (they could
+// not take effect, and would be lost when idle is cleared); Shares alone on an idle cgroup fail
+// with an error that says so.
+//
+// Then the CFS bandwidth and the RT bandwidth are written, each in an order computed from the
+// current values (see planBandwidth).
 func (c *cpuController) Update(path string, resources *specs.LinuxResources) error {
 	if resources == nil || resources.CPU == nil {
 		return nil
@@ -87,12 +93,13 @@ func (c *cpuController) Update(path string, resources *specs.LinuxResources) err
 	if err := c.checkCPU(path, cpu); err != nil {
 		return err
 	}
-	if cpu.Idle != nil && *cpu.Idle == 0 {
+	idle := cpu.Idle != nil && *cpu.Idle != 0
+	if cpu.Idle != nil && !idle {
 		if err := c.writeIdle(path, 0); err != nil {
 			return err
 		}
 	}
-	if cpu.Shares != nil {
+	if cpu.Shares != nil && !idle {
 		if err := c.writeShares(path, *cpu.Shares); err != nil {
 			return err
 		}
@@ -100,7 +107,7 @@ func (c *cpuController) Update(path string, resources *specs.LinuxResources) err
 	if err := c.updateCFS(path, cpu); err != nil {
 		return err
 	}
-	if cpu.Idle != nil && *cpu.Idle != 0 {
+	if idle {
 		if err := c.writeIdle(path, *cpu.Idle); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -426,4 +427,36 @@ func TestCPUStatThrottledReal(t *testing.T) {
 	if direct.CPU.Throttling.Periods < th.Periods || direct.CPU.Usage.Total < u.Total {
 		t.Errorf("second read went backwards: %+v %+v", *direct.CPU.Throttling, *direct.CPU.Usage)
 	}
+}
+
+// TestCPUBandwidthHierarchyReal changes the period of a cgroup whose child holds a quota: with
+// the ratio kept, one of the two intermediate states is below the child's ratio, which v1 refuses
+// (EINVAL), so the refused write must be retried after the other.
+func TestCPUBandwidthHierarchyReal(t *testing.T) {
+	cg, path := newTestCgroup(t, &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(50000), Period: u64(100000)}})
+	c := cpuTestSubsystem[*cpuController](t, Cpu)
+	if _, err := cg.New("child", &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(40000), Period: u64(100000)}}); err != nil {
+		t.Fatal(err)
+	}
+	// Without the retry: the quota alone, down to 5% while the child has 40%, is refused.
+	if err := c.fs.writeFile(path, cpuCfsQuota, "5000"); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("parent quota under the child's ratio: %v, want EINVAL", err)
+	}
+	dir := c.Path(path)
+	for i := 0; i < 2; i++ {
+		for _, s := range [][2]uint64{{10000, 5000}, {100000, 50000}} {
+			if err := cg.Update(&specs.LinuxResources{CPU: &specs.LinuxCPU{Period: u64(s[0]), Quota: i64(int64(s[1]))}}); err != nil {
+				t.Fatalf("period %d quota %d: %v", s[0], s[1], err)
+			}
+			cpuCheckFiles(t, dir, map[string]string{"cpu.cfs_period_us": strconv.FormatUint(s[0], 10),
+				"cpu.cfs_quota_us": strconv.FormatUint(s[1], 10)})
+		}
+	}
+	// A target below the child's ratio is refused by the kernel, and says so.
+	err := cg.Update(&specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(10000)}})
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.Value != "10000" || !errors.Is(err, unix.EINVAL) {
+		t.Errorf("quota under the child's: %v", err)
+	}
+	cpuCheckFiles(t, dir, map[string]string{"cpu.cfs_quota_us": "50000"})
 }

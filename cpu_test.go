@@ -154,9 +154,6 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-func u64(v uint64) *uint64 { return &v }
-func i64(v int64) *int64   { return &v }
-
 func TestCPUStatFixture(t *testing.T) {
 	root := fixtureRoot(t, map[string]string{
 		"cpu/cg/cpu.stat":  "nr_periods 12\nnr_throttled 10\nthrottled_time 443323690\nnr_bursts 3\nburst_time 5000\nwait_sum 7\n",

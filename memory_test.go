@@ -257,9 +257,6 @@ func TestMemoryStatParseAllocs(t *testing.T) {
 	}
 }
 
-func i64(v int64) *int64   { return &v }
-func u64(v uint64) *uint64 { return &v }
-func boolp(v bool) *bool   { return &v }
 func memRes(m specs.LinuxMemory) *specs.LinuxResources {
 	return &specs.LinuxResources{Memory: &m}
 }

@@ -160,3 +160,8 @@ func openFDs(t testing.TB) int {
 	}
 	return len(ents)
 }
+
+// Pointer helpers for resource fields.
+func u64(v uint64) *uint64 { return &v }
+func i64(v int64) *int64   { return &v }
+func boolp(v bool) *bool   { return &v }

@@ -137,8 +137,8 @@ func explainBlkioError(w blkioWrite, err error) error {
 			"(per-device weights need bfq in /sys/dev/block/%d:%d/queue/scheduler): %w",
 			w.dev.major, w.dev.minor, w.dev.major, w.dev.minor, err)
 	case (w.file == "blkio.bfq.weight" || w.file == "blkio.bfq.weight_device") && errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("cgroups: blkio weight: the kernel has no CFQ (no blkio.weight) and BFQ is not loaded "+
-			"(no %s): %w", w.file, err)
+		return fmt.Errorf("cgroups: blkio weight: the kernel has no CFQ (no blkio.weight) and no BFQ "+
+			"(no %s: CONFIG_IOSCHED_BFQ is off or the bfq module is not loaded): %w: %w", w.file, errors.ErrUnsupported, err)
 	case errors.Is(err, unix.ENODEV):
 		return fmt.Errorf("cgroups: blkio: no block device %q: %w", w.value, err)
 	}
@@ -403,11 +403,12 @@ func parseBlkio(data []byte, name func(major, minor uint64) string) ([]*BlkIOEnt
 			n++
 		}
 	}
-	if n == 0 {
-		return nil, nil
+	var slab []BlkIOEntry
+	var entries []*BlkIOEntry
+	if n > 0 {
+		slab = make([]BlkIOEntry, n)
+		entries = make([]*BlkIOEntry, 0, n)
 	}
-	slab := make([]BlkIOEntry, n)
-	entries := make([]*BlkIOEntry, 0, n)
 	for lineNo := 1; len(data) > 0; lineNo++ {
 		var line []byte
 		line, data = nextLine(data)

@@ -47,20 +47,9 @@ func (c *rdmaController) Update(path string, resources *specs.LinuxResources) er
 	if resources == nil || len(resources.Rdma) == 0 {
 		return nil
 	}
-	devices := make([]string, 0, len(resources.Rdma))
-	for dev := range resources.Rdma {
-		devices = append(devices, dev)
-	}
-	sort.Strings(devices)
-	values := make([]string, 0, len(devices))
-	for _, dev := range devices {
-		v, err := rdmaMaxValue(dev, resources.Rdma[dev])
-		if err != nil {
-			return err
-		}
-		if v != "" {
-			values = append(values, v)
-		}
+	values, err := rdmaValues(resources.Rdma)
+	if err != nil {
+		return err
 	}
 	for _, v := range values {
 		if err := c.fs.writeFile(path, "rdma.max", v); err != nil {
@@ -68,6 +57,26 @@ func (c *rdmaController) Update(path string, resources *specs.LinuxResources) er
 		}
 	}
 	return nil
+}
+
+// rdmaValues validates every device and returns the rdma.max lines to write, in device order.
+func rdmaValues(rdma map[string]specs.LinuxRdma) ([]string, error) {
+	devices := make([]string, 0, len(rdma))
+	for dev := range rdma {
+		devices = append(devices, dev)
+	}
+	sort.Strings(devices)
+	values := make([]string, 0, len(devices))
+	for _, dev := range devices {
+		v, err := rdmaMaxValue(dev, rdma[dev])
+		if err != nil {
+			return nil, err
+		}
+		if v != "" {
+			values = append(values, v)
+		}
+	}
+	return values, nil
 }
 
 // rdmaMaxValue builds one rdma.max line, or "" when the device sets no limit.

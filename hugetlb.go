@@ -107,7 +107,7 @@ func hugePageSizeName(bytes uint64) string {
 	return strconv.FormatUint(bytes>>10, 10) + "KB"
 }
 
-// Name returns "hugetlb".
+// Name returns Hugetlb ("hugetlb").
 func (c *hugetlbController) Name() Name { return Hugetlb }
 
 // Create makes the cgroup directory and sets its huge page limits (see Update).

@@ -61,6 +61,9 @@ var mountLayouts = map[string]mountLayout{
 	// "trap" mounts nothing up front: its test reproduces the release trap with net_cls (never
 	// hugetlb, whose leak would hurt the host's cgroup2) and checks the recovery.
 	"trap": {groups: nil, run: mountnsTrap},
+	// "crash" dies with a cgroup in its net_cls mount, as a child killed by a timeout would: the
+	// parent must find the hierarchy bound and release it.
+	"crash": {groups: nil, run: mountnsCrash},
 }
 
 func TestMountNSSeparate(t *testing.T) { runMountNS(t, "separate") }
@@ -68,6 +71,8 @@ func TestMountNSSeparate(t *testing.T) { runMountNS(t, "separate") }
 func TestMountNSComount(t *testing.T) { runMountNS(t, "comount") }
 
 func TestMountNSReleaseTrap(t *testing.T) { runMountNS(t, "trap") }
+
+func TestMountNSCrashRecovery(t *testing.T) { runMountNS(t, "crash") }
 
 // procCgroup is one row of /proc/cgroups.
 type procCgroup struct {
@@ -163,7 +168,7 @@ func runMountNS(t *testing.T, layout string) {
 	requireRoot(t)
 	l := mountLayouts[layout]
 	controllers := controllersOf(l.groups)
-	if layout == "trap" {
+	if layout == "trap" || layout == "crash" {
 		controllers = []string{"net_cls"}
 	}
 	rows, err := readProcCgroups()
@@ -190,16 +195,19 @@ func runMountNS(t *testing.T, layout string) {
 	out, runErr := runMountNSChild(t, layout, base, hostNS, "")
 
 	// Whatever happened in the child, the hierarchies must be free again.
-	rows, ok := pollProcCgroups(controllers, 5*time.Second, released)
-	if !ok {
-		leaked := leakedGroups(rows, controllers)
-		t.Errorf("after the child: hierarchies %v still bound (%v); releasing them", leaked, rows)
-		rout, rerr := runMountNSChild(t, "release", t.TempDir(), hostNS, strings.Join(leaked, ";"))
-		if rows, ok := pollProcCgroups(controllers, 5*time.Second, released); !ok {
-			t.Errorf("RELEASE FAILED: %v still bound after a release child (err %v):\n%s\n"+
-				"fix by hand: mount -t cgroup -o <controllers> in a private mount namespace, "+
-				"remove its child cgroups, wait for /proc/cgroups num_cgroups 1, umount", leakedGroups(rows, controllers), rerr, rout)
+	if layout == "crash" {
+		if runErr == nil {
+			t.Errorf("the crash child exited cleanly:\n%s", out)
 		}
+		t.Logf("crash child output (%v):\n%s", runErr, out)
+		// A hierarchy with a live child cgroup is never released by itself: no need to wait long.
+		if !ensureReleased(t, controllers, hostNS, time.Second) {
+			t.Errorf("the crash child left no bound hierarchy: the recovery path was not exercised")
+		}
+		return
+	}
+	if ensureReleased(t, controllers, hostNS, 5*time.Second) {
+		t.Errorf("after the child: hierarchies were still bound and had to be released (see above)")
 	}
 	if strings.Contains(" "+unifiedBefore+" ", " hugetlb ") && slices.Contains(controllers, "hugetlb") {
 		if after := unifiedControllers(); !strings.Contains(" "+after+" ", " hugetlb ") {
@@ -214,6 +222,29 @@ func runMountNS(t *testing.T, layout string) {
 	if !bytes.Contains(out, []byte("--- PASS: TestMountNSInside")) {
 		t.Fatalf("child did not run its tests (skipped?):\n%s", out)
 	}
+}
+
+// ensureReleased waits for the controllers to be released and, if they are not, runs a release
+// child for the hierarchies still bound. It reports whether a release was needed, and fails the
+// test loudly if the hierarchies stay bound.
+func ensureReleased(t *testing.T, controllers []string, hostNS string, wait time.Duration) (neededRelease bool) {
+	t.Helper()
+	rows, ok := pollProcCgroups(controllers, wait, released)
+	if ok {
+		return false
+	}
+	leaked := leakedGroups(rows, controllers)
+	t.Logf("hierarchies %v still bound (%v); running a release child", leaked, rows)
+	rout, rerr := runMountNSChild(t, "release", t.TempDir(), hostNS, strings.Join(leaked, ";"))
+	if rows, ok := pollProcCgroups(controllers, 5*time.Second, released); !ok {
+		t.Errorf("RELEASE FAILED: %v still bound after a release child (err %v):\n%s\n"+
+			"fix by hand: mount -t cgroup -o <controllers> in a private mount namespace, "+
+			"remove its child cgroups, wait for /proc/cgroups num_cgroups 1, umount",
+			leakedGroups(rows, controllers), rerr, rout)
+	} else {
+		t.Logf("released by the release child:\n%s", rout)
+	}
+	return true
 }
 
 // runMountNSChild runs TestMountNSInside in a new mount namespace and process group, bounded by
@@ -261,7 +292,7 @@ func runMountNSChild(t *testing.T, layout, base, hostNS, groups string) ([]byte,
 func TestMountNSInside(t *testing.T) {
 	layout := os.Getenv(mountnsEnvLayout)
 	if layout == "" {
-		t.Skip("runs only inside the private mount namespace that TestMountNSSeparate/TestMountNSComount start")
+		t.Skip("runs only inside the private mount namespace that the other TestMountNS* tests start")
 	}
 	hostNS := os.Getenv(mountnsEnvHostNS)
 	if ns, err := os.Readlink("/proc/self/ns/mnt"); err != nil || ns == hostNS || hostNS == "" {
@@ -826,4 +857,20 @@ func mountnsTrap(t *testing.T, base string) {
 	if rows, ok := pollProcCgroups([]string{"net_cls"}, time.Second, released); !ok {
 		t.Fatalf("net_cls still bound after releaseHierarchy: %+v", rows["net_cls"])
 	}
+}
+
+// mountnsCrash leaves a live child cgroup in a net_cls mount and exits at once, without cleanups.
+func mountnsCrash(t *testing.T, base string) {
+	dir := filepath.Join(base, "net_cls")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("cgroup", dir, "cgroup", 0, "net_cls"); err != nil {
+		t.Fatalf("mount -o net_cls: %v", err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "cgtest-crash"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("crash child: exiting with net_cls mounted and a child cgroup in it")
+	os.Exit(3)
 }

@@ -15,7 +15,7 @@ type netclsController struct {
 	mountedAt
 }
 
-// NewNetCls returns the NetCLS controller of the hierarchy mounted at root/NetCLS. With the
+// NewNetCls returns the NetCLS controller of the hierarchy mounted at root/net_cls. With the
 // usual co-mount, root/net_cls is a symlink to root/net_cls,net_prio, which works as well.
 func NewNetCls(root string) *netclsController {
 	return newNetCls(filepath.Join(root, string(NetCLS)))
@@ -25,7 +25,7 @@ func newNetCls(mount string) *netclsController {
 	return &netclsController{mountedAt: newMountedAt(mount)}
 }
 
-// Name returns "NetCLS".
+// Name returns NetCLS ("net_cls").
 func (c *netclsController) Name() Name { return NetCLS }
 
 // Create makes the cgroup directory and sets its class id (see Update).

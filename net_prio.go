@@ -21,7 +21,7 @@ type netprioController struct {
 	mountedAt
 }
 
-// NewNetPrio returns the NetPrio controller of the hierarchy mounted at root/NetPrio. With the
+// NewNetPrio returns the NetPrio controller of the hierarchy mounted at root/net_prio. With the
 // usual co-mount, root/net_prio is a symlink to root/net_cls,net_prio, which works as well.
 func NewNetPrio(root string) *netprioController {
 	return newNetPrio(filepath.Join(root, string(NetPrio)))
@@ -31,7 +31,7 @@ func newNetPrio(mount string) *netprioController {
 	return &netprioController{mountedAt: newMountedAt(mount)}
 }
 
-// Name returns "NetPrio".
+// Name returns NetPrio ("net_prio").
 func (c *netprioController) Name() Name { return NetPrio }
 
 // Create makes the cgroup directory and sets the interface priorities (see Update).

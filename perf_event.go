@@ -2,12 +2,15 @@ package cgroups
 
 import "path/filepath"
 
-// PerfEventController is the perf_event controller. It has no files to write or read: a cgroup in it only groups processes for perf.
+// PerfEventController is the perf_event controller. It has no files to write or read: a cgroup
+// in it only groups processes, so that perf can count events per cgroup (perf -G).
 type PerfEventController struct {
 	mountedAt
 }
 
-// NewPerfEvent returns the PerfEvent controller of the hierarchy mounted at root/PerfEvent.
+// NewPerfEvent returns the PerfEvent controller of the hierarchy mounted at root/perf_event.
+// New creates the cgroup directory, Add moves processes into it and Delete removes it; there is
+// nothing to configure or read.
 func NewPerfEvent(root string) *PerfEventController {
 	return newPerfEvent(filepath.Join(root, string(PerfEvent)))
 }
@@ -16,5 +19,5 @@ func newPerfEvent(mount string) *PerfEventController {
 	return &PerfEventController{mountedAt: newMountedAt(mount)}
 }
 
-// Name returns "PerfEvent".
+// Name returns PerfEvent ("perf_event").
 func (c *PerfEventController) Name() Name { return PerfEvent }

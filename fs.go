@@ -574,3 +574,24 @@ func (r *fsRoot) readUint(cgroupPath, file string) (uint64, error) {
 	}
 	return v, nil
 }
+
+// releaseRootsUnder closes the cached root fds at or under dir and forgets them, so that a
+// hierarchy mounted there can be unmounted (an open fd keeps a mount busy). The caller must make
+// sure no controller built on those roots is in use any more.
+func releaseRootsUnder(dir string) {
+	rootsMu.Lock()
+	defer rootsMu.Unlock()
+	for p, r := range roots {
+		if p != dir && !strings.HasPrefix(p, dir+"/") {
+			continue
+		}
+		r.mu.Lock()
+		if r.ready.Load() {
+			unix.Close(r.fd)
+			r.fd = -1
+			r.ready.Store(false)
+		}
+		r.mu.Unlock()
+		delete(roots, p)
+	}
+}

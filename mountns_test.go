@@ -461,21 +461,7 @@ func removeLeftovers(dir string) []string {
 // forgetRootsUnder closes the file layer's root fds under dir: an O_PATH fd keeps a mount busy,
 // and a hierarchy must be unmounted for real (not detached) to be released while this process
 // still watches /proc/cgroups.
-func forgetRootsUnder(dir string) {
-	rootsMu.Lock()
-	defer rootsMu.Unlock()
-	for p, r := range roots {
-		if p == dir || strings.HasPrefix(p, dir+"/") {
-			r.init() // settle the once, so the fd is not opened after this
-			if r.fd >= 0 {
-				unix.Close(r.fd)
-				r.fd = -1
-			}
-			r.err = fmt.Errorf("cgroups test: root %s was unmounted", p)
-			delete(roots, p)
-		}
-	}
-}
+func forgetRootsUnder(dir string) { releaseRootsUnder(dir) }
 
 // mountnsHierarchy is V1 narrowed to some controllers: the child's V1 also sees the host's
 // hierarchies, which these tests must not touch.

@@ -60,7 +60,8 @@ func (c *freezerController) Name() Name { return Freezer }
 // returning, so a cgroup is never left FROZEN or FREEZING by a failed Freeze; giving up returns
 // an error wrapping ErrFreezeTimeout that gives the last state seen.
 func (c *freezerController) Freeze(path string) (err error) {
-	deadline := time.Now().Add(freezeTimeout)
+	start := time.Now()
+	deadline := start.Add(freezeTimeout)
 	last := ""
 	defer func() {
 		if err == nil {
@@ -99,7 +100,7 @@ func (c *freezerController) Freeze(path string) (err error) {
 		}
 	}
 	return fmt.Errorf("%w: %s still reads %s after %d tries in %v", ErrFreezeTimeout,
-		c.stateFilePath(path), last, tries, time.Since(deadline.Add(-freezeTimeout)).Round(time.Millisecond))
+		c.stateFilePath(path), last, tries, time.Since(start).Round(time.Millisecond))
 }
 
 // Thaw thaws the cgroup and returns once freezer.state reads THAWED. A cgroup under a frozen

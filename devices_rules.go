@@ -90,10 +90,10 @@ type devKey struct {
 }
 
 func (k devKey) String() string {
-	return string(k.typ) + " " + devNum(k.major) + ":" + devNum(k.minor)
+	return string(k.typ) + " " + deviceNumber(k.major) + ":" + deviceNumber(k.minor)
 }
 
-func devNum(n int64) string {
+func deviceNumber(n int64) string {
 	if n == devWildcard {
 		return "*"
 	}

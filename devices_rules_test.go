@@ -9,7 +9,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-func i64(v int64) *int64 { return &v }
 
 // ociDev is a short way to write an OCI rule: "allow c 1:3 rwm", "deny a", "allow b *:* m".
 func ociDev(t testing.TB, s string) specs.LinuxDeviceCgroup {

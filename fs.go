@@ -24,10 +24,10 @@ import (
 type fsRoot struct {
 	path string
 
-	once  sync.Once
-	fd    int   // O_PATH|O_DIRECTORY fd of path, or -1
-	magic int64 // statfs magic of the root's filesystem
-	err   error
+	mu    sync.Mutex
+	ready atomic.Bool // fd and magic are set, for a lock-free fast path
+	fd    int         // O_PATH|O_DIRECTORY fd of path, or -1
+	magic int64       // statfs magic of the root's filesystem
 }
 
 var (
@@ -58,24 +58,27 @@ func rootFor(path string) *fsRoot {
 }
 
 func (r *fsRoot) init() error {
-	r.once.Do(func() {
-		fd, err := unix.Open(r.path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			r.err = &FileError{Op: "open", Path: r.path, Err: err}
-			return
-		}
-		var st unix.Statfs_t
-		if err := unix.Fstatfs(fd, &st); err != nil {
-			unix.Close(fd)
-			r.err = &FileError{Op: "statfs", Path: r.path, Err: err}
-			return
-		}
-		r.fd, r.magic = fd, int64(st.Type)
-	})
-	if r.err != nil {
-		// A root that failed (not mounted yet, say) may be retried by the next caller.
-		return r.err
+	if r.ready.Load() {
+		return nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ready.Load() {
+		return nil
+	}
+	// A failure is not remembered: a root that is not there yet (a hierarchy mounted later, a
+	// fixture directory made after the controller) is opened by the next caller.
+	fd, err := unix.Open(r.path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &FileError{Op: "open", Path: r.path, Err: err}
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		unix.Close(fd)
+		return &FileError{Op: "statfs", Path: r.path, Err: err}
+	}
+	r.fd, r.magic = fd, int64(st.Type)
+	r.ready.Store(true)
 	return nil
 }
 

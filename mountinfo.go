@@ -136,6 +136,7 @@ type mountTable struct {
 	fd     int
 	mounts []cgroupMount
 	buf    []byte
+	parses int // how many times mountinfo was read and parsed; tests check the cache with it
 }
 
 var selfMounts = &mountTable{path: "/proc/self/mountinfo", fd: -1}
@@ -178,6 +179,7 @@ func (t *mountTable) get() ([]cgroupMount, error) {
 		off += int64(n)
 	}
 	t.buf = buf
+	t.parses++
 	mounts, err := parseMountinfo(buf)
 	if err != nil {
 		return nil, err

@@ -182,6 +182,10 @@ func (t *mountTable) get() ([]cgroupMount, error) {
 	t.parses++
 	mounts, err := parseMountinfo(buf)
 	if err != nil {
+		// The poll that said "changed" has consumed the kernel's notification: drop the fd so
+		// that the next call reads again instead of returning the stale table.
+		unix.Close(t.fd)
+		t.fd = -1
 		return nil, err
 	}
 	t.mounts = mounts

@@ -52,9 +52,6 @@ func PidPath(pid int) Path {
 // mount. The mount's root (the hierarchy path mounted there, "/" normally, a subtree in a
 // container) is cut from the front.
 func existingPath(paths map[string]string, suffix string) Path {
-	if err := checkPath(suffix); err != nil {
-		return errorPath(err)
-	}
 	mounts, err := selfMounts.get()
 	if err != nil {
 		return errorPath(err)
@@ -63,6 +60,9 @@ func existingPath(paths map[string]string, suffix string) Path {
 }
 
 func relativeToMounts(mounts []cgroupMount, paths map[string]string, suffix string) Path {
+	if err := checkPath(suffix); err != nil {
+		return errorPath(err)
+	}
 	rel := make(map[string]string, len(paths))
 	outside := map[string]cgroupMount{}
 	for key, p := range paths {
@@ -112,6 +112,10 @@ func errorPath(err error) Path {
 
 // subPath is the Path of a child cgroup.
 func subPath(path Path, name string) Path {
+	// Checked before joining: filepath.Join would clean "../x" away into a sibling's path.
+	if err := checkPath(name); err != nil {
+		return errorPath(err)
+	}
 	return func(s Name) (string, error) {
 		p, err := path(s)
 		if err != nil {

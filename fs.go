@@ -125,7 +125,14 @@ func checkPath(p string) error {
 	if strings.ContainsAny(p, "\x00\n") {
 		return &pathError{p, "contains a NUL byte or a newline"}
 	}
-	for _, c := range strings.Split(p, "/") {
+	// Component by component without splitting: this runs on every file access.
+	for rest := p; rest != ""; {
+		c := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			c, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if c == ".." {
 			return &pathError{p, `contains ".."`}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,25 +138,6 @@ func TestMemoryEventPressureReal(t *testing.T) {
 	}
 }
 
-// fdFlags returns the open flags of one of this process's fds.
-func fdFlags(t *testing.T, fd uintptr) uint64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "flags:"); ok {
-			f, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("no flags in fdinfo of %d:\n%s", fd, b)
-	return 0
-}
 
 func TestMemoryEventFDCloexecNoLeakReal(t *testing.T) {
 	cg, _ := newTestCgroup(t, nil)
@@ -170,7 +150,7 @@ func TestMemoryEventFDCloexecNoLeakReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		fds = append(fds, efd)
-		if f := fdFlags(t, efd); f&unix.O_CLOEXEC == 0 {
+		if f := fdFlags(t, int(efd)); f&unix.O_CLOEXEC == 0 {
 			t.Errorf("eventfd for %s: flags %o lack O_CLOEXEC", e.EventFile(), f)
 		}
 		if link, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", efd)); err != nil || link != "anon_inode:[eventfd]" {

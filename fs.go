@@ -150,7 +150,14 @@ func checkPath(p string) error {
 	if strings.ContainsAny(p, "\x00\n") {
 		return &pathError{p, "contains a NUL byte or a newline"}
 	}
-	for _, c := range strings.Split(p, "/") {
+	// Component by component without splitting: this runs on every file access.
+	for rest := p; rest != ""; {
+		c := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			c, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if c == ".." {
 			return &pathError{p, `contains ".."`}
 		}
@@ -215,25 +222,51 @@ func (r *fsRoot) probeOpenat2() bool {
 	return true
 }
 
+// openFallback opens rel without openat2: one component at a time from the root fd, never
+// following a symlink (cgroupfs has none, so a symlink can only be an attempt to leave the root),
+// and the file must be on a filesystem of the root's kind. O_TRUNC is applied only after that
+// check, so a file elsewhere is never truncated; cgroupfs ignores it anyway.
 func (r *fsRoot) openFallback(rel string, flags int) (int, error) {
-	for {
-		fd, err := unix.Open(r.join(rel), flags|unix.O_NOFOLLOW, 0)
-		if err == unix.EINTR {
-			continue
+	dfd := r.fd
+	parts := strings.Split(rel, "/")
+	for i, name := range parts {
+		f := unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		if i == len(parts)-1 {
+			f = (flags &^ unix.O_TRUNC) | unix.O_NOFOLLOW
+		}
+		fd, err := openatRetry(dfd, name, f)
+		if dfd != r.fd {
+			unix.Close(dfd)
 		}
 		if err != nil {
 			return -1, err
 		}
-		var st unix.Statfs_t
-		if err := unix.Fstatfs(fd, &st); err != nil {
-			unix.Close(fd)
+		dfd = fd
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(dfd, &st); err != nil {
+		unix.Close(dfd)
+		return -1, err
+	}
+	if int64(st.Type) != r.magic {
+		unix.Close(dfd)
+		return -1, ErrNotCgroupfs
+	}
+	if flags&unix.O_TRUNC != 0 && !r.isCgroupfs() {
+		if err := unix.Ftruncate(dfd, 0); err != nil {
+			unix.Close(dfd)
 			return -1, err
 		}
-		if int64(st.Type) != r.magic {
-			unix.Close(fd)
-			return -1, ErrNotCgroupfs
+	}
+	return dfd, nil
+}
+
+func openatRetry(dfd int, name string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dfd, name, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
 		}
-		return fd, nil
 	}
 }
 

@@ -136,6 +136,7 @@ type mountTable struct {
 	fd     int
 	mounts []cgroupMount
 	buf    []byte
+	parses int // how many times mountinfo was read and parsed; tests check the cache with it
 }
 
 var selfMounts = &mountTable{path: "/proc/self/mountinfo", fd: -1}
@@ -178,8 +179,13 @@ func (t *mountTable) get() ([]cgroupMount, error) {
 		off += int64(n)
 	}
 	t.buf = buf
+	t.parses++
 	mounts, err := parseMountinfo(buf)
 	if err != nil {
+		// The poll that said "changed" has consumed the kernel's notification: drop the fd so
+		// that the next call reads again instead of returning the stale table.
+		unix.Close(t.fd)
+		t.fd = -1
 		return nil, err
 	}
 	if t.mounts != nil {

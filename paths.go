@@ -52,9 +52,6 @@ func PidPath(pid int) Path {
 // mount. The mount's root (the hierarchy path mounted there, "/" normally, a subtree in a
 // container) is cut from the front.
 func existingPath(paths map[string]string, suffix string) Path {
-	if err := checkPath(suffix); err != nil {
-		return errorPath(err)
-	}
 	mounts, err := selfMounts.get()
 	if err != nil {
 		return errorPath(err)
@@ -63,11 +60,23 @@ func existingPath(paths map[string]string, suffix string) Path {
 }
 
 func relativeToMounts(mounts []cgroupMount, paths map[string]string, suffix string) Path {
+	if err := checkPath(suffix); err != nil {
+		return errorPath(err)
+	}
 	rel := make(map[string]string, len(paths))
+	outside := map[string]cgroupMount{}
 	for key, p := range paths {
 		m, ok := findMount(mounts, key)
 		if !ok {
 			continue // listed but not mounted here: that controller is not active
+		}
+		if strings.Contains(m.Root+"/", "/../") {
+			// Mounted from outside this process's cgroup namespace: the mount shows a hierarchy
+			// above the namespace root ("/.."), while the paths of /proc/<pid>/cgroup are relative
+			// to that root, whose place under the mount point cannot be known. Cutting "/.." off
+			// would silently name another cgroup (the hierarchy root, say).
+			outside[key] = m
+			continue
 		}
 		r, err := filepath.Rel(filepath.Clean("/"+m.Root), filepath.Clean("/"+p))
 		if err != nil || r == ".." || strings.HasPrefix(r, "../") {
@@ -80,6 +89,14 @@ func relativeToMounts(mounts []cgroupMount, paths map[string]string, suffix stri
 		p, ok := rel[string(name)]
 		if !ok {
 			if p, ok = rel["name="+string(name)]; !ok {
+				m, out := outside[string(name)]
+				if !out {
+					m, out = outside["name="+string(name)]
+				}
+				if out {
+					return "", fmt.Errorf("cgroups: %s: mounted at %s from outside this cgroup namespace (mount root %s): %w",
+						name, m.Mountpoint, m.Root, ErrControllerNotActive)
+				}
 				return "", fmt.Errorf("cgroups: %s: %w", name, ErrControllerNotActive)
 			}
 		}
@@ -95,6 +112,10 @@ func errorPath(err error) Path {
 
 // subPath is the Path of a child cgroup.
 func subPath(path Path, name string) Path {
+	// Checked before joining: filepath.Join would clean "../x" away into a sibling's path.
+	if err := checkPath(name); err != nil {
+		return errorPath(err)
+	}
 	return func(s Name) (string, error) {
 		p, err := path(s)
 		if err != nil {

@@ -425,6 +425,9 @@ func removeRel(root *fsRoot, rel string, deadline time.Time) error {
 			return err
 		}
 	}
+	if err := root.removePlainFiles(rel); err != nil {
+		return err
+	}
 	delay := time.Millisecond
 	for {
 		err := root.rmdir(rel)

@@ -9,7 +9,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-
 // ociDev is a short way to write an OCI rule: "allow c 1:3 rwm", "deny a", "allow b *:* m".
 func ociDev(t testing.TB, s string) specs.LinuxDeviceCgroup {
 	t.Helper()

@@ -138,7 +138,6 @@ func TestMemoryEventPressureReal(t *testing.T) {
 	}
 }
 
-
 func TestMemoryEventFDCloexecNoLeakReal(t *testing.T) {
 	cg, _ := newTestCgroup(t, nil)
 	before := openFDs(t)

@@ -472,6 +472,11 @@ func (r *fsRoot) rmdir(cgroupPath string) error {
 
 // subdirs lists the child cgroups (directories) of a cgroup.
 func (r *fsRoot) subdirs(cgroupPath string) ([]string, error) {
+	return r.entries(cgroupPath, unix.DT_DIR)
+}
+
+// entries lists the names of the entries of type typ (DT_DIR, DT_REG) in a cgroup directory.
+func (r *fsRoot) entries(cgroupPath string, typ byte) ([]string, error) {
 	rel, err := relPath(cgroupPath, "")
 	if err != nil {
 		return nil, err
@@ -481,8 +486,10 @@ func (r *fsRoot) subdirs(cgroupPath string) ([]string, error) {
 		return nil, &FileError{Op: "readdir", Path: r.join(rel), Err: err}
 	}
 	defer unix.Close(fd)
+	b := getBuf()
+	defer putBuf(b, nil)
+	buf := (*b)[:cap(*b)]
 	var names []string
-	buf := make([]byte, 8192)
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err == unix.EINTR {
@@ -494,28 +501,55 @@ func (r *fsRoot) subdirs(cgroupPath string) ([]string, error) {
 		if n <= 0 {
 			return names, nil
 		}
-		names = appendDirents(names, buf[:n])
+		names = appendDirents(names, buf[:n], typ)
 	}
 }
 
-// appendDirents appends the names of directory entries of type DT_DIR (other than . and ..).
-func appendDirents(names []string, buf []byte) []string {
+// appendDirents appends the names of directory entries of type typ (other than . and ..).
+func appendDirents(names []string, buf []byte, typ byte) []string {
 	for len(buf) >= 19 {
 		reclen := int(buf[16]) | int(buf[17])<<8
 		if reclen == 0 || reclen > len(buf) {
 			break
 		}
-		typ := buf[18]
 		name := buf[19:reclen]
 		if i := bytes.IndexByte(name, 0); i >= 0 {
 			name = name[:i]
 		}
-		if typ == unix.DT_DIR && string(name) != "." && string(name) != ".." {
+		if buf[18] == typ && string(name) != "." && string(name) != ".." {
 			names = append(names, string(name))
 		}
 		buf = buf[reclen:]
 	}
 	return names
+}
+
+// removePlainFiles unlinks the regular files of a directory on a root that is not cgroupfs (a
+// fixture or mock tree), so that rmdir works there as it does on cgroupfs, whose control files
+// go with the directory. On cgroupfs it does nothing.
+func (r *fsRoot) removePlainFiles(cgroupPath string) error {
+	if r.isCgroupfs() {
+		return nil
+	}
+	files, err := r.entries(cgroupPath, unix.DT_REG)
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	rel, err := relPath(cgroupPath, "")
+	if err != nil {
+		return err
+	}
+	dfd, err := r.openRel(rel, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return &FileError{Op: "open", Path: r.join(rel), Err: err}
+	}
+	defer unix.Close(dfd)
+	for _, f := range files {
+		if err := unix.Unlinkat(dfd, f, 0); err != nil && err != unix.ENOENT {
+			return &FileError{Op: "unlink", Path: r.join(rel) + "/" + f, Err: err}
+		}
+	}
+	return nil
 }
 
 // splitAbs finds the file-layer root for an absolute cgroup directory. Controllers give absolute

@@ -347,6 +347,7 @@ func TestMountinfoComountLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	seedCpuset(t, filepath.Join(base, "cpuset"))
 	h := V1At("testdata/mountinfo/comounted", root)
 	cg, err := New(h, StaticPath("/ctr/x"), nil)
 	if err != nil {

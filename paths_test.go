@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -123,6 +124,11 @@ func TestPathsContainerLoad(t *testing.T) {
 	for _, m := range mounts {
 		if err := os.MkdirAll(root+m.Mountpoint, 0o755); err != nil {
 			t.Fatal(err)
+		}
+	}
+	for _, m := range mounts {
+		if slices.Contains(m.Subsystems, "cpuset") {
+			seedCpuset(t, root+m.Mountpoint)
 		}
 	}
 	path := fixturePath(t, "container", "container", "/job")

@@ -14,7 +14,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-
 func pidsLimit(v int64) *specs.LinuxResources {
 	return &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &v}}
 }

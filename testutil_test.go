@@ -165,3 +165,18 @@ func openFDs(t testing.TB) int {
 func u64(v uint64) *uint64 { return &v }
 func i64(v int64) *int64   { return &v }
 func boolp(v bool) *bool   { return &v }
+
+// seedCpuset gives a fixture cpuset mount the root files the kernel has (cpus 0-1, mems 0), and
+// lets writes create the files a plain directory lacks, so that New can fill a child's cpuset from
+// its parent as on a real hierarchy.
+func seedCpuset(t testing.TB, mount string) {
+	t.Helper()
+	for file, v := range map[string]string{"cpuset.cpus": "0-1\n", "cpuset.mems": "0\n"} {
+		if err := os.WriteFile(filepath.Join(mount, file), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := defaultFilePerm
+	defaultFilePerm = 0o644
+	t.Cleanup(func() { defaultFilePerm = old })
+}

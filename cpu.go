@@ -45,7 +45,7 @@ type cpuController struct {
 	mountedAt
 }
 
-// NewCpu returns the Cpu controller of the hierarchy mounted at root/Cpu.
+// NewCpu returns the cpu controller of the hierarchy mounted at root/cpu.
 func NewCpu(root string) *cpuController {
 	return newCpu(filepath.Join(root, string(Cpu)))
 }
@@ -54,7 +54,7 @@ func newCpu(mount string) *cpuController {
 	return &cpuController{mountedAt: newMountedAt(mount)}
 }
 
-// Name returns "Cpu".
+// Name returns "cpu".
 func (c *cpuController) Name() Name { return Cpu }
 
 // Create makes the cgroup directory (and missing parents) and applies resources.CPU to it.

@@ -22,7 +22,7 @@ type cpuacctController struct {
 	mountedAt
 }
 
-// NewCpuacct returns the Cpuacct controller of the hierarchy mounted at root/Cpuacct.
+// NewCpuacct returns the cpuacct controller of the hierarchy mounted at root/cpuacct.
 func NewCpuacct(root string) *cpuacctController {
 	return newCpuacct(filepath.Join(root, string(Cpuacct)))
 }
@@ -31,7 +31,7 @@ func newCpuacct(mount string) *cpuacctController {
 	return &cpuacctController{mountedAt: newMountedAt(mount)}
 }
 
-// Name returns "Cpuacct".
+// Name returns "cpuacct".
 func (c *cpuacctController) Name() Name { return Cpuacct }
 
 // clockTicks is USER_HZ, the unit of cpuacct.stat, as the kernel gives it to this process in

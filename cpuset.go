@@ -19,7 +19,7 @@ type cpusetController struct {
 	prefix     string
 }
 
-// NewCpuset returns the Cpuset controller of the hierarchy mounted at root/Cpuset.
+// NewCpuset returns the cpuset controller of the hierarchy mounted at root/cpuset.
 func NewCpuset(root string) *cpusetController {
 	return newCpuset(filepath.Join(root, string(Cpuset)))
 }
@@ -28,7 +28,7 @@ func newCpuset(mount string) *cpusetController {
 	return &cpusetController{mountedAt: newMountedAt(mount)}
 }
 
-// Name returns "Cpuset".
+// Name returns "cpuset".
 func (c *cpusetController) Name() Name { return Cpuset }
 
 // filePrefix detects a noprefix mount: cpuset.cpus missing and cpus present at the root. Any

@@ -15,7 +15,7 @@ type devicesController struct {
 	afterWrite func(path, file, value string)
 }
 
-// NewDevices returns the Devices controller of the hierarchy mounted at root/Devices.
+// NewDevices returns the devices controller of the hierarchy mounted at root/devices.
 func NewDevices(root string) *devicesController {
 	return newDevices(filepath.Join(root, string(Devices)))
 }
@@ -24,7 +24,7 @@ func newDevices(mount string) *devicesController {
 	return &devicesController{mountedAt: newMountedAt(mount)}
 }
 
-// Name returns "Devices".
+// Name returns "devices".
 func (c *devicesController) Name() Name { return Devices }
 
 // Create creates the cgroup and applies the device rules of resources. Every rule is validated

@@ -41,7 +41,7 @@ type freezerController struct {
 	afterWrite func(path, value string)
 }
 
-// NewFreezer returns the Freezer controller of the hierarchy mounted at root/Freezer.
+// NewFreezer returns the freezer controller of the hierarchy mounted at root/freezer.
 func NewFreezer(root string) *freezerController {
 	return newFreezer(filepath.Join(root, string(Freezer)))
 }
@@ -50,7 +50,7 @@ func newFreezer(mount string) *freezerController {
 	return &freezerController{mountedAt: newMountedAt(mount)}
 }
 
-// Name returns "Freezer".
+// Name returns "freezer".
 func (c *freezerController) Name() Name { return Freezer }
 
 // Freeze freezes every task of the cgroup and its descendants, and returns once freezer.state

@@ -15,7 +15,7 @@ type netclsController struct {
 	mountedAt
 }
 
-// NewNetCls returns the NetCLS controller of the hierarchy mounted at root/net_cls. With the
+// NewNetCls returns the net_cls controller of the hierarchy mounted at root/net_cls. With the
 // usual co-mount, root/net_cls is a symlink to root/net_cls,net_prio, which works as well.
 func NewNetCls(root string) *netclsController {
 	return newNetCls(filepath.Join(root, string(NetCLS)))

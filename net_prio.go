@@ -21,7 +21,7 @@ type netprioController struct {
 	mountedAt
 }
 
-// NewNetPrio returns the NetPrio controller of the hierarchy mounted at root/net_prio. With the
+// NewNetPrio returns the net_prio controller of the hierarchy mounted at root/net_prio. With the
 // usual co-mount, root/net_prio is a symlink to root/net_cls,net_prio, which works as well.
 func NewNetPrio(root string) *netprioController {
 	return newNetPrio(filepath.Join(root, string(NetPrio)))

@@ -8,7 +8,7 @@ type PerfEventController struct {
 	mountedAt
 }
 
-// NewPerfEvent returns the PerfEvent controller of the hierarchy mounted at root/perf_event.
+// NewPerfEvent returns the perf_event controller of the hierarchy mounted at root/perf_event.
 // New creates the cgroup directory, Add moves processes into it and Delete removes it; there is
 // nothing to configure or read.
 func NewPerfEvent(root string) *PerfEventController {

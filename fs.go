@@ -289,6 +289,9 @@ func (r *fsRoot) readFile(cgroupPath, file string, buf []byte) ([]byte, error) {
 	return data, nil
 }
 
+// shortReadEOF is the size under which a short read is taken as the end of a file (see readAll).
+const shortReadEOF = 2048
+
 func readAll(fd int, buf []byte) ([]byte, error) {
 	if cap(buf) == 0 {
 		buf = make([]byte, 0, 512)
@@ -308,6 +311,16 @@ func readAll(fd int, buf []byte) ([]byte, error) {
 			return buf, nil
 		}
 		buf = buf[:len(buf)+n]
+		// A short read of less than half a page is the end of the file, which saves the read(2)
+		// that would return 0 (on a seq_file that second read costs as much as the first: the
+		// kernel generates the content again to find the offset). cgroupfs files are seq_files:
+		// a read copies records into a page-sized kernel buffer until the caller's buffer is full
+		// or the records end, and stops early only when the next record does not fit that kernel
+		// buffer, which with records of a few bytes (cgroup.procs) means more than half a page
+		// was returned. Regular files read short only at the end.
+		if len(buf) < cap(buf) && n < shortReadEOF {
+			return buf, nil
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -358,4 +359,37 @@ func TestFSRealWriteError(t *testing.T) {
 	if _, err := mem.fs.readUint(path, "memory.limit_in_bytes"); err != nil {
 		t.Errorf("fallback read on cgroupfs: %v", err)
 	}
+}
+
+// TestFSReadLargeSeqFile: a tasks file larger than a page is read whole. cgroupfs returns it in
+// several short reads (records stop at the kernel's page-sized buffer), which readAll must not
+// take for the end of the file.
+func TestFSReadLargeSeqFile(t *testing.T) {
+	cg, path := newTestCgroup(t, nil)
+	cmd := startProcess(t, "threads", "1500")
+	if err := cg.Add(Process{Pid: cmd.Process.Pid}, Pids); err != nil {
+		t.Fatal(err)
+	}
+	tasksFile := NewPids("/sys/fs/cgroup").Path(path) + "/tasks"
+	deadline := time.Now().Add(10 * time.Second)
+	var want []string
+	for {
+		want = strings.Fields(readTestFile(t, tasksFile))
+		if len(want) > 1500 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(want) <= 1500 {
+		t.Fatalf("helper has %d threads, want > 1500", len(want))
+	}
+	size := len(readTestFile(t, tasksFile))
+	tasks, err := cg.Tasks(Pids, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != len(want) {
+		t.Fatalf("Tasks listed %d threads, the %d-byte tasks file has %d", len(tasks), size, len(want))
+	}
+	t.Logf("tasks file %d bytes, %d threads", size, len(tasks))
 }

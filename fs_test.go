@@ -391,5 +391,15 @@ func TestFSReadLargeSeqFile(t *testing.T) {
 	if len(tasks) != len(want) {
 		t.Fatalf("Tasks listed %d threads, the %d-byte tasks file has %d", len(tasks), size, len(want))
 	}
+	// The same file through the file layer with a buffer bigger than the kernel's page: the first
+	// read stops short at the page, well before the end.
+	root, rel := splitAbs(NewPids("/sys/fs/cgroup").Path(path))
+	data, err := root.readFile(rel, "tasks", make([]byte, 0, 64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(strings.Fields(string(data))); got != len(want) {
+		t.Fatalf("readFile with a 64 KiB buffer read %d bytes, %d threads; want %d threads", len(data), got, len(want))
+	}
 	t.Logf("tasks file %d bytes, %d threads", size, len(tasks))
 }

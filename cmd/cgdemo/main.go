@@ -360,7 +360,11 @@ wait:
 		}
 	}
 	status := exitStatus(cmd.ProcessState)
-	d.logf("command exited with status %d (%s)", status, cmd.ProcessState)
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		d.logf("command killed by signal %d (%v): status %d", ws.Signal(), ws.Signal(), status)
+	} else {
+		d.logf("command exited with status %d", status)
+	}
 
 	m, err := cg.Stat(cgroups.IgnoreNotExist)
 	if err != nil {

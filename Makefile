@@ -1,0 +1,73 @@
+# Build, test and check github.com/cgroupkit/cgroups. Run as root: the integration tests and the
+# demo create real cgroups under /sys/fs/cgroup (they skip, or fail clearly, when not root).
+#
+#   make test        all tests on this machine: unit, integration (root), race detector
+#   make vmtest      the same tests in a QEMU guest with the co-mounted v1 layout (../shared/vmtest)
+#   make demo        the main job: cgroup with limits, a command in it, stats, delete (cmd/cgdemo)
+#   make check       gofmt, go vet, staticcheck
+#   make leftovers   fail if a test or demo cgroup was left under /sys/fs/cgroup
+#   make ci          what CI runs (.ci/run): installs what is missing, then all of the above
+
+# Go's official tarball lives in /usr/local/go; go install puts tools in ~/go/bin.
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+
+GO          ?= go
+STATICCHECK ?= staticcheck
+# vmtest comes from the shared/ tree next to the checkout (CI puts a read-only copy there).
+SHARED_DIR  ?= $(abspath $(CURDIR)/../shared)
+VMTEST      ?= $(SHARED_DIR)/vmtest/vmtest
+# One boot per layout; the library is cgroup v1, so v2 would only skip. hybrid also works.
+VMTEST_LAYOUTS ?= v1-comounted
+# Arguments for the test binary in the guest. The guest's serial line carries about 200 KB/s;
+# -test.v output of the whole package is far below that.
+VMTEST_TESTARGS ?= -test.v -test.timeout=10m
+DEMO_ARGS   ?=
+
+.PHONY: test vmtest demo check fmt vet staticcheck leftovers ci
+
+test:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout=10m ./...
+
+# The guest has no Go toolchain, no shell and no libc: the test binary and the test helper
+# (internal/cgtesthelper, found through $$CGTEST_HELPER) are built static on the host. testdata/
+# is copied next to the guest's working directory so fixture tests find it. brd gives the blkio
+# tests a block device (/dev/ram0, 1:0), hugepages=16 gives hugetlb something to limit.
+vmtest:
+	@set -e; \
+	out=$$(mktemp -d "$${TMPDIR:-/tmp}/cgroups-vmtest.XXXXXX"); \
+	trap 'rm -rf "$$out"' EXIT; \
+	CGO_ENABLED=0 $(GO) test -c -o "$$out/cg.test" . ; \
+	CGO_ENABLED=0 $(GO) build -o "$$out/cgtesthelper" ./internal/cgtesthelper; \
+	"$(VMTEST)" kernel >/dev/null 2>&1 || "$(VMTEST)" fetch-kernel >/dev/null; \
+	set -- ; \
+	if [ -d testdata ]; then set -- --add "$(CURDIR)/testdata:/src/cgroups/testdata"; fi; \
+	"$(VMTEST)" run --layout $(VMTEST_LAYOUTS) --timeout 900 \
+		--module 'brd rd_nr=1 rd_size=65536' --append hugepages=16 \
+		--add "$$out/cgtesthelper:/vmtest/bin/cgtesthelper" \
+		--env CGTEST_HELPER=/vmtest/bin/cgtesthelper \
+		"$$@" --workdir /src/cgroups \
+		-- "$$out/cg.test" $(VMTEST_TESTARGS)
+
+demo:
+	$(GO) run ./cmd/cgdemo $(DEMO_ARGS)
+
+check: fmt vet staticcheck
+
+fmt:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "not gofmt-ed (run gofmt -w):"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(STATICCHECK) ./...
+
+# Test cgroups are named cgtest-*, the demo's cgdemo-*. Symlinks (cpu -> cpu,cpuacct) are not
+# followed, so each directory is listed once.
+leftovers:
+	@left=$$(find /sys/fs/cgroup -maxdepth 6 -type d \( -name 'cgtest-*' -o -name 'cgdemo-*' \) -prune -print 2>/dev/null || true); \
+	if [ -n "$$left" ]; then echo "cgroups left behind:"; echo "$$left"; exit 1; fi; \
+	echo "no test or demo cgroup left under /sys/fs/cgroup"
+
+ci:
+	bash .ci/run

@@ -322,7 +322,7 @@ func TestMemoryUpdateFixtureWrites(t *testing.T) {
 	}
 	err := c.Update("/cg", memRes(specs.LinuxMemory{
 		Reservation:      i64(32 * mib),
-		Kernel:           i64(8 * mib),
+		Kernel:           i64(8 * mib), //lint:ignore SA1019 the test checks that the deprecated field is not written
 		KernelTCP:        i64(4 * mib),
 		Swappiness:       u64(math.MaxUint64), // Docker's -1: inherit
 		DisableOOMKiller: boolp(false),
@@ -369,7 +369,7 @@ func TestMemoryCreateAllFieldsReal(t *testing.T) {
 		Limit:            i64(64 * mib),
 		Reservation:      i64(32 * mib),
 		Swap:             i64(128 * mib),
-		Kernel:           i64(16 * mib),
+		Kernel:           i64(16 * mib), //lint:ignore SA1019 the test checks that the deprecated field is not written
 		KernelTCP:        i64(8 * mib),
 		Swappiness:       u64(30),
 		DisableOOMKiller: boolp(true),

@@ -43,8 +43,7 @@ func main() {
 		}
 		fmt.Println("freed")
 	case "spin":
-		for {
-		}
+		spin()
 	case "threads":
 		for i := 0; i < atoi(os.Args[2]); i++ {
 			go func() {
@@ -89,4 +88,15 @@ func atoi(s string) int {
 		os.Exit(2)
 	}
 	return n
+}
+
+// spin burns CPU until the process is killed: the point of the "spin" mode.
+func spin() {
+	n := 0
+	for {
+		n++
+		if n == 1<<62 {
+			n = 0
+		}
+	}
 }

@@ -9,11 +9,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-const (
-	// SystemdDbus is the name of the systemd (D-Bus) subsystem of the Systemd hierarchy.
-	SystemdDbus  Name = "systemd"
-	defaultSlice      = "system.slice"
-)
+// SystemdDbus is the name of the systemd (D-Bus) subsystem of the Systemd hierarchy.
+const SystemdDbus Name = "systemd"
+
+// defaultSlice is the slice of a unit when Slice is given none.
+const defaultSlice = "system.slice"
 
 // ErrSystemdNotSupported is returned by the Systemd hierarchy and the SystemdController until the
 // D-Bus driver lands: creating units through systemd is not implemented in this version.

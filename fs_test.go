@@ -152,8 +152,14 @@ func TestFSFallbackMagic(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		if err := unix.Mount("cgtest", mnt, "tmpfs", 0, "size=64k"); err != nil {
-			t.Errorf("mount tmpfs: %v", err)
+		// A filesystem of another type than the tree's (/tmp is itself a tmpfs in vmtest guests).
+		fstype := "tmpfs"
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err == nil && st.Type == unix.TMPFS_MAGIC {
+			fstype = "ramfs"
+		}
+		if err := unix.Mount("cgtest", mnt, fstype, 0, ""); err != nil {
+			t.Errorf("mount %s: %v", fstype, err)
 			return
 		}
 		if err := os.WriteFile(filepath.Join(mnt, "tasks"), []byte("9\n"), 0o644); err != nil {

@@ -116,27 +116,21 @@ type createdDirs struct {
 
 // initializeSubsystem creates the cgroup in one controller.
 func initializeSubsystem(s Subsystem, p string, resources *specs.LinuxResources, made *createdDirs) error {
-	pt, isPather := s.(pather)
-	var top string
-	if isPather {
-		var err error
-		if top, err = firstMissing(pt.Path(p)); err != nil {
-			return err
-		}
-	}
-	var err error
-	if c, ok := s.(creator); ok {
-		err = c.Create(p, resources)
-	} else if isPather {
-		_, err = mkdirAllAbs(pt.Path(p))
-	}
-	if top != "" {
-		if ok, _ := dirExists(top); ok {
+	// The core makes the directory itself, so it knows exactly what it created (and a failed New
+	// removes only that); a controller's Create then finds it there.
+	if pt, ok := s.(pather); ok {
+		top, err := mkdirAllAbs(pt.Path(p))
+		if top != "" {
 			made.dirs = append(made.dirs, top)
 		}
+		if err != nil {
+			return fmt.Errorf("cgroups: create %s: %w", s.Name(), err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("cgroups: create %s: %w", s.Name(), err)
+	if c, ok := s.(creator); ok {
+		if err := c.Create(p, resources); err != nil {
+			return fmt.Errorf("cgroups: create %s: %w", s.Name(), err)
+		}
 	}
 	return nil
 }
@@ -413,29 +407,41 @@ func removeTree(dir string, budget time.Duration) error {
 }
 
 func removeRel(root *fsRoot, rel string, deadline time.Time) error {
-	children, err := root.subdirs(rel)
-	if err != nil {
+	if err := root.removePlainFiles(rel); err != nil {
 		if isNotExist(err) {
 			return nil
 		}
 		return err
 	}
-	for _, ch := range children {
-		if err := removeRel(root, rel+"/"+ch, deadline); err != nil {
-			return err
-		}
-	}
-	if err := root.removePlainFiles(rel); err != nil {
-		return err
-	}
 	delay := time.Millisecond
+	childrenRemoved := false
 	for {
 		err := root.rmdir(rel)
 		if err == nil || isNotExist(err) {
 			return nil
 		}
-		if !errors.Is(err, unix.EBUSY) {
+		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) {
 			return err
+		}
+		// Child cgroups first (rmdir of a cgroup with children is EBUSY), once: the fast path
+		// above, one rmdir, is the common case of a leaf.
+		if !childrenRemoved {
+			childrenRemoved = true
+			children, lerr := root.subdirs(rel)
+			if lerr != nil {
+				if isNotExist(lerr) {
+					return nil
+				}
+				return lerr
+			}
+			for _, ch := range children {
+				if err := removeRel(root, rel+"/"+ch, deadline); err != nil {
+					return err
+				}
+			}
+			if len(children) > 0 {
+				continue
+			}
 		}
 		// A cgroup that still has processes will not empty by waiting: say so at once.
 		if procs, perr := root.readFile(rel, cgroupProcs, nil); perr == nil && len(trimSpace(procs)) > 0 {

@@ -399,6 +399,30 @@ func (r *fsRoot) mkdir(cgroupPath string) error {
 	if rel == "." {
 		return &FileError{Op: "mkdir", Path: r.path, Err: unix.EEXIST}
 	}
+	if err := r.atParent(rel, func(dfd int, name string) error {
+		return unix.Mkdirat(dfd, name, 0o755)
+	}); err != nil {
+		return &FileError{Op: "mkdir", Path: r.join(rel), Err: err}
+	}
+	return nil
+}
+
+// atParent calls op with a directory fd and the name of rel in it. On cgroupfs that is the root
+// fd and rel itself: a cgroup filesystem holds no symlinks and rel has no "..", so the kernel's
+// walk cannot leave the root, and one syscall does. On any other root (a fixture tree) the parent
+// is opened beneath the root first, so a symlink in the tree cannot redirect the operation.
+func (r *fsRoot) atParent(rel string, op func(dfd int, name string) error) error {
+	if err := r.init(); err != nil {
+		return err
+	}
+	if r.isCgroupfs() {
+		for {
+			err := op(r.fd, rel)
+			if err != unix.EINTR {
+				return err
+			}
+		}
+	}
 	parent, base := filepath.Split(rel)
 	parent = strings.TrimSuffix(parent, "/")
 	if parent == "" {
@@ -406,17 +430,20 @@ func (r *fsRoot) mkdir(cgroupPath string) error {
 	}
 	dfd, err := r.openRel(parent, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
-		return &FileError{Op: "mkdir", Path: r.join(rel), Err: err}
+		return err
 	}
 	defer unix.Close(dfd)
-	if err := unix.Mkdirat(dfd, base, 0o755); err != nil {
-		return &FileError{Op: "mkdir", Path: r.join(rel), Err: err}
+	for {
+		err := op(dfd, base)
+		if err != unix.EINTR {
+			return err
+		}
 	}
-	return nil
 }
 
 // mkdirAll creates the cgroup directory and its missing parents. It returns the topmost
-// directory it created ("" if none), so a failed New can remove exactly what it made.
+// directory it created, relative to the root ("" if none), so a failed New can remove exactly
+// what it made. The common case, a new leaf under an existing parent, is one mkdir(2).
 func (r *fsRoot) mkdirAll(cgroupPath string) (created string, err error) {
 	rel, err := relPath(cgroupPath, "")
 	if err != nil {
@@ -425,9 +452,18 @@ func (r *fsRoot) mkdirAll(cgroupPath string) (created string, err error) {
 	if rel == "." {
 		return "", r.init()
 	}
+	err = r.mkdir(rel)
+	switch {
+	case err == nil:
+		return rel, nil
+	case errors.Is(err, os.ErrExist):
+		return "", nil
+	case !errors.Is(err, os.ErrNotExist):
+		return "", err
+	}
+	// A parent is missing: find the deepest one that exists, then create downwards.
 	parts := strings.Split(rel, "/")
-	// Find the deepest existing ancestor first: the common case is that only the leaf is new.
-	i := len(parts)
+	i := len(parts) - 1
 	for ; i > 0; i-- {
 		ok, err := r.exists(strings.Join(parts[:i], "/"))
 		if err != nil {
@@ -461,23 +497,9 @@ func (r *fsRoot) rmdir(cgroupPath string) error {
 	if rel == "." {
 		return &FileError{Op: "rmdir", Path: r.path, Err: unix.EBUSY}
 	}
-	parent, base := filepath.Split(rel)
-	parent = strings.TrimSuffix(parent, "/")
-	if parent == "" {
-		parent = "."
-	}
-	dfd, err := r.openRel(parent, unix.O_PATH|unix.O_DIRECTORY)
-	if err != nil {
-		return &FileError{Op: "rmdir", Path: r.join(rel), Err: err}
-	}
-	defer unix.Close(dfd)
-	for {
-		err = unix.Unlinkat(dfd, base, unix.AT_REMOVEDIR)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err := r.atParent(rel, func(dfd int, name string) error {
+		return unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR)
+	}); err != nil {
 		return &FileError{Op: "rmdir", Path: r.join(rel), Err: err}
 	}
 	return nil
@@ -592,36 +614,15 @@ func dirExists(dir string) (bool, error) {
 	return root.exists(rel)
 }
 
-// firstMissing returns the topmost directory of dir's ancestry (dir included) that does not exist
-// yet, or "" if dir exists: what a mkdirAll of dir would create first.
-func firstMissing(dir string) (string, error) {
-	root, rel := splitAbs(dir)
-	ok, err := root.exists(rel)
-	if err != nil || ok {
-		return "", err
-	}
-	top := rel
-	for {
-		parent := filepath.Dir(top)
-		if parent == "/" || parent == "." {
-			break
-		}
-		ok, err := root.exists(parent)
-		if err != nil {
-			return "", err
-		}
-		if ok {
-			break
-		}
-		top = parent
-	}
-	return joinPath(root.path, top), nil
-}
-
-// mkdirAllAbs creates an absolute cgroup directory and its missing parents.
+// mkdirAllAbs creates an absolute cgroup directory and its missing parents, and returns the
+// topmost directory it created (absolute), or "".
 func mkdirAllAbs(dir string) (string, error) {
 	root, rel := splitAbs(dir)
-	return root.mkdirAll(rel)
+	created, err := root.mkdirAll(rel)
+	if created != "" {
+		created = joinPath(root.path, created)
+	}
+	return created, err
 }
 
 // bufPool holds read buffers for Stat and the other readers, so a Stat of a cgroup allocates no

@@ -31,10 +31,12 @@ var errPollerClosed = fmt.Errorf("cgroups: StatPoller is closed: %w", os.ErrClos
 // Stat then costs one pread(2) per file instead of open, read and close, several times faster;
 // the values are as fresh as those of Cgroup.Stat.
 //
-// The price is file descriptors and kernel memory: a poller holds one fd per control file its
+// The price is file descriptors and kernel memory, until Close: one fd per control file its
 // cgroup's controllers read (about 35 for the usual v1 controllers) plus one per cgroup directory,
-// each with the kernel's per-open-file state, until Close. Every fd is close-on-exec. Code that
-// does not use a StatPoller is not affected: Cgroup.Stat keeps opening and closing each file.
+// and for each file the kernel keeps its read buffer (one page) besides the open-file state, about
+// 4.6 KiB of unreclaimable memory per file measured here, some 160 KiB per polled cgroup. Mind
+// RLIMIT_NOFILE when polling thousands of cgroups. Every fd is close-on-exec. Code that does not
+// use a StatPoller is not affected: Cgroup.Stat keeps opening and closing each file.
 //
 // A poller follows the cgroup directories it has opened, not their names: once the cgroup is
 // removed, Stat reports its files as missing (errors.Is(err, os.ErrNotExist), so IgnoreNotExist
@@ -69,16 +71,18 @@ func NewStatPoller(cg Cgroup) (*StatPoller, error) {
 	}
 	p := &StatPoller{orig: orig, recheck: pollRecheckMissing}
 	subsystems := make([]Subsystem, 0, len(orig.subsystems))
+	paths := make(map[Name]string, len(orig.subsystems))
 	for _, s := range orig.subsystems {
 		if _, ok := s.(stater); !ok {
 			continue // Stat skips it anyway
 		}
 		path, err := orig.path(s.Name())
 		if err != nil {
-			// The copy's Stat would get the same error from the path; the original reports it.
+			// Each Stat asks the Path again and reports its error, as Cgroup.Stat does.
 			subsystems = append(subsystems, s)
 			continue
 		}
+		paths[s.Name()] = path
 		clone, d, err := pollClone(s, path, p)
 		if err != nil {
 			return nil, err
@@ -88,7 +92,16 @@ func NewStatPoller(cg Cgroup) (*StatPoller, error) {
 		}
 		subsystems = append(subsystems, clone)
 	}
-	p.cg = &cgroup{path: orig.path, subsystems: subsystems}
+	// The paths are fixed here, as the kept directories are: a Path that answers differently
+	// later (PidPath of a process that moved) must not mix two cgroups in one poller's Metrics.
+	// It also saves the Path's cleaning, a third of Cgroup.Stat's allocations.
+	path := func(n Name) (string, error) {
+		if p, ok := paths[n]; ok {
+			return p, nil
+		}
+		return orig.path(n)
+	}
+	p.cg = &cgroup{path: path, subsystems: subsystems}
 	return p, nil
 }
 
@@ -253,11 +266,14 @@ type pollFile struct {
 // readFile is fsRoot.readFile for a poll root: the cgroup's own files are read with pread from a
 // kept fd, anything else through the shared root as usual.
 func (d *pollDir) readFile(cgroupPath, file string, buf []byte) ([]byte, error) {
-	if cgroupPath != d.cgPath || checkFileName(file) != nil {
+	if cgroupPath != d.cgPath {
 		return d.base.readFile(cgroupPath, file, buf)
 	}
 	f := d.files[file]
 	if f == nil {
+		if checkFileName(file) != nil { // the shared path reports it
+			return d.base.readFile(cgroupPath, file, buf)
+		}
 		f = &pollFile{fd: -1}
 		d.files[file] = f
 	}

@@ -487,3 +487,62 @@ func TestPollerRealCloexec(t *testing.T) {
 		t.Errorf("only %d fds checked", n)
 	}
 }
+
+// TestPollerFixtureSymlink: a control file that is a symlink out of the cgroup directory is not
+// followed, with openat2 and with the fallback.
+func TestPollerFixtureSymlink(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret")
+	writeFixture(t, outside, "42\n")
+	for _, fallback := range []bool{false, true} {
+		t.Run(strconv.FormatBool(fallback), func(t *testing.T) {
+			if fallback {
+				setOpenat2Missing(t)
+			}
+			dir, cg := pollerFixture(t)
+			if err := os.Remove(filepath.Join(dir, "pids.current")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, filepath.Join(dir, "pids.current")); err != nil {
+				t.Fatal(err)
+			}
+			p, err := NewStatPoller(cg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			m, err := p.Stat()
+			if err == nil {
+				t.Fatalf("Stat through a symlinked pids.current succeeded: %+v", m.Pids)
+			}
+			if n := p.openFiles(); n != 1 {
+				t.Errorf("%d fds kept, want only the directory's", n)
+			}
+		})
+	}
+}
+
+// TestPollerRealFallback: without openat2 the poller reads the same Metrics as Cgroup.Stat, from
+// close-on-exec fds.
+func TestPollerRealFallback(t *testing.T) {
+	setOpenat2Missing(t)
+	cg, _, p := pollerReal(t)
+	for i := 0; i < 2; i++ {
+		want, werr := cg.Stat(IgnoreNotExist)
+		got, gerr := p.Stat(IgnoreNotExist)
+		if werr != nil || gerr != nil {
+			t.Fatalf("Stat: %v; poller: %v", werr, gerr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("poll %d differs:\npoller %+v\nStat   %+v", i+1, got, want)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range p.dirs {
+		for name, f := range d.files {
+			if f.fd >= 0 && fdFlags(t, f.fd)&unix.O_CLOEXEC == 0 {
+				t.Errorf("%s/%s: no O_CLOEXEC", d.dir.path, name)
+			}
+		}
+	}
+}

@@ -4,7 +4,7 @@ package cgroups
 // the same file work with plain os.ReadFile/os.WriteFile (open, read or write, close), the floor
 // a library on the file API can reach (kernel-probe.md §8). Run:
 //
-//	go test -run '^$' -bench BenchmarkCore -benchmem
+//	go test -run '^$' -bench 'BenchmarkCore|BenchmarkPoller' -benchmem
 //
 // The subsystems only measure what they implement: with controllers that have no Stat, Stat
 // reads nothing, and the baseline then shows what a full Stat will cost.
@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,6 +92,61 @@ func BenchmarkCoreStatBaseline(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(files)), "files")
+}
+
+// BenchmarkPollerStat is BenchmarkCoreStat through a StatPoller: the same Metrics from kept fds.
+func BenchmarkPollerStat(b *testing.B) {
+	requireRoot(b)
+	cg, _ := populatedCgroup(b)
+	p, err := NewStatPoller(cg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Stat(IgnoreNotExist); err != nil { // opens the files
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := p.Stat(IgnoreNotExist); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(p.openFiles()), "fds")
+}
+
+// BenchmarkPollerStatBaseline is the kept-open floor of kernel-probe.md §8: the stat set's files
+// open once, each re-read with one pread at offset 0 into a reused buffer, nothing parsed.
+func BenchmarkPollerStatBaseline(b *testing.B) {
+	requireRoot(b)
+	cg, path := populatedCgroup(b)
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+	}()
+	for _, s := range cg.Subsystems() {
+		for _, f := range statFiles[s.Name()] {
+			fd, err := syscall.Open(filepath.Join(s.(pather).Path(path), f), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+			if err == nil {
+				fds = append(fds, fd)
+			}
+		}
+	}
+	buf := make([]byte, 64<<10)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, fd := range fds {
+			if _, err := syscall.Pread(fd, buf, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(len(fds)), "files")
 }
 
 func BenchmarkCoreNewDelete(b *testing.B) {

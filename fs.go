@@ -30,6 +30,10 @@ type fsRoot struct {
 	magic int64       // statfs magic of the root's filesystem
 	dev   uint64      // st_dev and st_ino of the root, to notice a remount
 	ino   uint64
+
+	// poll is set only on the private roots of a StatPoller's controller copies (poller.go):
+	// readFile then reads its cgroup's files from kept-open fds. Shared roots leave it nil.
+	poll *pollDir
 }
 
 var (
@@ -271,8 +275,11 @@ func openatRetry(dfd int, name string, flags int) (int, error) {
 }
 
 // readFile reads the whole of cgroupPath/file into buf (reusing its capacity) with one open, reads
-// to EOF and one close.
+// to EOF and one close; on a StatPoller's root, with pread from a kept fd instead.
 func (r *fsRoot) readFile(cgroupPath, file string, buf []byte) ([]byte, error) {
+	if r.poll != nil {
+		return r.poll.readFile(cgroupPath, file, buf)
+	}
 	rel, err := relPath(cgroupPath, file)
 	if err != nil {
 		return nil, err

@@ -476,3 +476,9 @@ func blkioOp(op []byte) string {
 	}
 	return string(op)
 }
+
+// withFS returns a copy of the controller that reads through fs (see fsRebinder), with the same
+// options.
+func (c *blkioController) withFS(fs *fsRoot) Subsystem {
+	return &blkioController{mountedAt: c.withRoot(fs), procRoot: c.procRoot}
+}

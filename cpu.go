@@ -505,3 +505,9 @@ func (c *cpuController) Stat(path string, stats *Metrics) error {
 	}
 	return nil
 }
+
+// withFS returns a copy of the controller that reads through fs (see fsRebinder), with the same
+// options.
+func (c *cpuController) withFS(fs *fsRoot) Subsystem {
+	return &cpuController{mountedAt: c.withRoot(fs)}
+}

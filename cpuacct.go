@@ -214,3 +214,9 @@ func parseUsageAll(data []byte, u *CPUUsage) (bool, error) {
 	u.User, u.Kernel = user, kernel
 	return true, nil
 }
+
+// withFS returns a copy of the controller that reads through fs (see fsRebinder), with the same
+// options.
+func (c *cpuacctController) withFS(fs *fsRoot) Subsystem {
+	return &cpuacctController{mountedAt: c.withRoot(fs)}
+}

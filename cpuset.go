@@ -200,3 +200,9 @@ func (c *cpusetController) Stat(path string, stats *Metrics) error {
 	}
 	return nil
 }
+
+// withFS returns a copy of the controller that reads through fs (see fsRebinder), with the same
+// options.
+func (c *cpusetController) withFS(fs *fsRoot) Subsystem {
+	return &cpusetController{mountedAt: c.withRoot(fs)}
+}

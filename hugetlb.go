@@ -211,3 +211,9 @@ func (c *hugetlbController) Stat(path string, stats *Metrics) error {
 	}
 	return nil
 }
+
+// withFS returns a copy of the controller that reads through fs (see fsRebinder), with the same
+// options.
+func (c *hugetlbController) withFS(fs *fsRoot) Subsystem {
+	return &hugetlbController{mountedAt: c.withRoot(fs), sizes: c.sizes}
+}

@@ -521,3 +521,9 @@ func (c *memoryController) RegisterMemoryEvent(path string, event MemoryEvent) (
 	}
 	return registerMemoryEvent(c.fs, path, event)
 }
+
+// withFS returns a copy of the controller that reads through fs (see fsRebinder), with the same
+// options.
+func (c *memoryController) withFS(fs *fsRoot) Subsystem {
+	return &memoryController{mountedAt: c.withRoot(fs), ignored: c.ignored}
+}

@@ -108,3 +108,9 @@ func (c *pidsController) readEvents(path string) (uint64, error) {
 	}
 	return n, nil
 }
+
+// withFS returns a copy of the controller that reads through fs (see fsRebinder), with the same
+// options.
+func (c *pidsController) withFS(fs *fsRoot) Subsystem {
+	return &pidsController{mountedAt: c.withRoot(fs)}
+}

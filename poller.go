@@ -124,57 +124,22 @@ func pollRoot(m mountedAt, cgroupPath string, p *StatPoller) (*fsRoot, *pollDir,
 }
 
 // pollClone returns a copy of controller s whose reads of cgroupPath's files go through kept fds,
-// with the pollDir holding them; s itself is returned, with no pollDir, for controllers of
-// another package. The copies are fresh values, not struct copies, so that no lock or sync.Once
-// of the original is copied; their caches (blkio's mode and device names, cpuset's prefix) are
-// filled again on first use. TestPollerClonesEveryStater fails when a controller with a Stat
-// method is added without a case here.
+// with the pollDir holding them; s itself is returned, with no pollDir, for a controller that
+// cannot be rebound (a caller's own). The copy comes from the controller's withFS (fsRebinder):
+// a fresh value, not a struct copy, so that no lock or sync.Once of the original is copied; its
+// caches (blkio's mode and device names, cpuset's prefix) are filled again on first use.
+// TestPollerClonesEveryStater fails when a controller with a Stat lacks withFS.
 func pollClone(s Subsystem, cgroupPath string, p *StatPoller) (Subsystem, *pollDir, error) {
-	var m mountedAt
-	switch c := s.(type) {
-	case *cpuController:
-		m = c.mountedAt
-	case *cpuacctController:
-		m = c.mountedAt
-	case *cpusetController:
-		m = c.mountedAt
-	case *memoryController:
-		m = c.mountedAt
-	case *pidsController:
-		m = c.mountedAt
-	case *blkioController:
-		m = c.mountedAt
-	case *hugetlbController:
-		m = c.mountedAt
-	case *rdmaController:
-		m = c.mountedAt
-	default:
-		return s, nil, nil
+	rb, ok := s.(fsRebinder)
+	if !ok {
+		return s, nil, nil // a caller's own controller: its Stat reads as it always does
 	}
+	m := rb.files()
 	fs, d, err := pollRoot(m, cgroupPath, p)
 	if err != nil {
 		return nil, nil, err
 	}
-	at := mountedAt{mount: m.mount, fs: fs}
-	switch c := s.(type) {
-	case *cpuController:
-		return &cpuController{mountedAt: at}, d, nil
-	case *cpuacctController:
-		return &cpuacctController{mountedAt: at}, d, nil
-	case *cpusetController:
-		return &cpusetController{mountedAt: at}, d, nil
-	case *memoryController:
-		return &memoryController{mountedAt: at, ignored: c.ignored}, d, nil
-	case *pidsController:
-		return &pidsController{mountedAt: at}, d, nil
-	case *blkioController:
-		return &blkioController{mountedAt: at, procRoot: c.procRoot}, d, nil
-	case *hugetlbController:
-		return &hugetlbController{mountedAt: at, sizes: c.sizes}, d, nil
-	case *rdmaController:
-		return &rdmaController{mountedAt: at}, d, nil
-	}
-	panic("unreachable")
+	return rb.withFS(fs), d, nil
 }
 
 // Stat returns the statistics of the cgroup, as Cgroup.Stat does (same Metrics, same handlers,

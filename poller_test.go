@@ -147,7 +147,7 @@ func TestPollerNotOurCgroup(t *testing.T) {
 }
 
 // TestPollerClonesEveryStater: every controller of V1 that has a Stat gets a poll copy (so adding
-// a controller without a case in pollClone fails here), and the copy keeps the options.
+// a controller with a Stat but without withFS fails here), and the copy keeps the options.
 func TestPollerClonesEveryStater(t *testing.T) {
 	mountDir := t.TempDir()
 	p := &StatPoller{recheck: pollRecheckMissing}

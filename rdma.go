@@ -192,3 +192,9 @@ func parseRdma(data []byte) ([]*RdmaEntry, error) {
 	}
 	return entries, nil
 }
+
+// withFS returns a copy of the controller that reads through fs (see fsRebinder), with the same
+// options.
+func (c *rdmaController) withFS(fs *fsRoot) Subsystem {
+	return &rdmaController{mountedAt: c.withRoot(fs)}
+}

@@ -83,6 +83,16 @@ type memoryEventer interface {
 	RegisterMemoryEvent(path string, event MemoryEvent) (uintptr, error)
 }
 
+// fsRebinder is a controller whose control files can be read through another root of the file
+// layer: a StatPoller gives each one a copy whose root serves the cgroup's files from kept-open
+// fds. files is promoted from mountedAt; withFS returns the copy, keeping the controller's
+// options.
+type fsRebinder interface {
+	Subsystem
+	files() mountedAt
+	withFS(fs *fsRoot) Subsystem
+}
+
 // Subsystems returns the names of the cgroup v1 controllers this package knows, in the order in
 // which it applies them. It is a static list: V1 tells which are mounted.
 func Subsystems() []Name {

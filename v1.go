@@ -20,6 +20,12 @@ func newMountedAt(mount string) mountedAt {
 	return mountedAt{mount: filepath.Clean(mount), fs: rootFor(mount)}
 }
 
+// files returns the mount point and file-layer root (see fsRebinder).
+func (m mountedAt) files() mountedAt { return m }
+
+// withRoot returns the same mount point read through another file-layer root.
+func (m mountedAt) withRoot(fs *fsRoot) mountedAt { return mountedAt{mount: m.mount, fs: fs} }
+
 // Path returns the directory of a cgroup path in this controller's hierarchy.
 func (m mountedAt) Path(path string) string {
 	return joinPath(m.mount, path)

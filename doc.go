@@ -21,6 +21,8 @@
 //   - Freeze is bounded and never leaves a cgroup FROZEN or FREEZING on failure; Delete removes
 //     child cgroups first and retries EBUSY a bounded time; Stat reads every controller in one
 //     pass, without a goroutine per controller, and applies ErrorHandlers as a chain.
+//   - Stat costs one open, read and close per control file; a StatPoller keeps a cgroup's files
+//     open between calls for callers who poll, and reads them with pread.
 //
 // Memory events (OOMEventFD, RegisterMemoryEvent) return an eventfd that the caller owns and must
 // close. The kernel signals every registration once when the cgroup is removed, so a reader must

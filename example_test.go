@@ -142,3 +142,26 @@ func ExampleCgroup_new() {
 		log.Fatal(err)
 	}
 }
+
+// A StatPoller keeps the control files of a cgroup open between Stats: each poll is then one
+// pread per file. Close it when done.
+func ExampleStatPoller() {
+	control, err := cgroups.Load(cgroups.V1, cgroups.StaticPath("/test"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	poller, err := cgroups.NewStatPoller(control)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer poller.Close()
+	for i := 0; i < 3; i++ {
+		stats, err := poller.Stat(cgroups.IgnoreNotExist)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if stats.Pids != nil {
+			fmt.Println("pids:", stats.Pids.Current)
+		}
+	}
+}

@@ -285,8 +285,13 @@ func (d *pollDir) readFile(cgroupPath, file string, buf []byte) ([]byte, error) 
 }
 
 // dirGone tells whether the kept cgroup directory was removed: cgroup.procs, which every cgroup
-// has, can no longer be looked up beneath it.
+// has, can no longer be looked up beneath it (on a fixture tree: the directory has no links).
 func (d *pollDir) dirGone() bool {
+	if !d.base.isCgroupfs() {
+		// A fixture tree has no cgroup.procs to look for: a removed directory has no links.
+		var st unix.Stat_t
+		return unix.Fstat(d.dir.fd, &st) == nil && st.Nlink == 0
+	}
 	fd, err := d.dir.openRel(cgroupProcs, unix.O_PATH)
 	if err != nil {
 		return isMissingErrno(err)
@@ -318,6 +323,14 @@ func (d *pollDir) open(file string, f *pollFile) error {
 	fd, err := d.dir.openRel(file, unix.O_RDONLY)
 	if err != nil {
 		if isMissingErrno(err) {
+			// The file may be missing because its cgroup went away (an empty file is opened
+			// afresh each Stat, so it may be the first to notice): then release the
+			// directory's fds now, as a failed read does.
+			if d.dirGone() {
+				d.close()
+				d.gone = true
+				err = errCgroupGone
+			}
 			return d.missing(f, file, err)
 		}
 		return &FileError{Op: "open", Path: d.base.join(d.fileRel(file)), Err: err}

@@ -27,53 +27,64 @@ func newDevices(mount string) *devicesController {
 // Name returns "devices".
 func (c *devicesController) Name() Name { return Devices }
 
-// Create creates the cgroup and applies the device rules of resources. Every rule is validated
-// before the directory is made. Without device rules the cgroup keeps the policy it inherits from
-// its parent (allow all under an unrestricted parent), as in containerd.
+// Create creates the cgroup and applies the device rules of resources, as Update does. Every
+// rule is validated before the directory is made. Without device rules the cgroup keeps the
+// policy it inherits from its parent (allow all under an unrestricted parent), as in containerd.
 func (c *devicesController) Create(path string, resources *specs.LinuxResources) error {
-	target, err := devTargetOf(resources)
+	rules, err := devRulesOf(resources)
 	if err != nil {
 		return err
 	}
 	if _, err := c.fs.mkdirAll(path); err != nil {
 		return err
 	}
-	if target == nil {
+	if len(rules) == 0 {
 		return nil
 	}
-	return c.setRules(path, target)
+	return c.setRules(path, rules, resources.Devices)
 }
 
-// Update makes the device rules of the cgroup those of resources. The rules describe the whole
-// policy, applied in order to an allow-all start as at creation (an OCI list usually begins with
-// a "deny a" rule); they are not a delta on the current rules. Only the difference with
-// devices.list is written, so a process keeps its access to every device it still may use; only
-// a change of the default policy (or an allow-all source, whose exceptions cannot be read) needs
-// the disruptive "a" rule. devices.list is read back afterwards, and an error wrapping
-// ErrDeviceRulesMismatch is returned if it is not the target. Nil or empty device rules change
+// Update applies the device rules of resources in order on top of the cgroup's current rules,
+// as containerd/cgroups and the kernel do: an OCI list that begins with a "deny a" rule (the
+// usual form) replaces the whole policy, and a shorter list adds to or takes from it. What is
+// written is the minimal difference between devices.list and the result, so a process keeps its
+// access to every device it still may use; only a change of the default policy needs the
+// disruptive "a" rule. On a cgroup in allow-all mode, whose deny exceptions the kernel does not
+// list, rules that keep allow-all are written as given, so the exceptions it cannot show are kept.
+// A rule the kernel would silently ignore (taking one device out of a wider allowed wildcard) is
+// refused before anything is written. devices.list is read back afterwards, and an error wrapping
+// ErrDeviceRulesMismatch is returned if it is not the result. Nil or empty device rules change
 // nothing.
 func (c *devicesController) Update(path string, resources *specs.LinuxResources) error {
-	target, err := devTargetOf(resources)
-	if err != nil || target == nil {
+	rules, err := devRulesOf(resources)
+	if err != nil || len(rules) == 0 {
 		return err
 	}
-	return c.setRules(path, target)
+	return c.setRules(path, rules, resources.Devices)
 }
 
-func devTargetOf(resources *specs.LinuxResources) (*devEmulator, error) {
+func devRulesOf(resources *specs.LinuxResources) ([]devRule, error) {
 	if resources == nil || len(resources.Devices) == 0 {
 		return nil, nil
 	}
-	return buildDevTarget(resources.Devices)
+	return ociDevRules(resources.Devices)
 }
 
-// setRules writes the transition from the current rules to target, then checks devices.list.
-func (c *devicesController) setRules(path string, target *devEmulator) error {
+// setRules writes the rules on top of the current ones, then checks devices.list.
+func (c *devicesController) setRules(path string, rules []devRule, oci []specs.LinuxDeviceCgroup) error {
 	current, err := c.readRules(path)
 	if err != nil {
 		return err
 	}
-	for _, r := range current.transition(target) {
+	target, err := current.applied(rules, oci)
+	if err != nil {
+		return err
+	}
+	writes := rules // allow-all stays allow-all: as given (see Update)
+	if !current.defaultAllow || !target.defaultAllow {
+		writes = current.transition(target)
+	}
+	for _, r := range writes {
 		if err := c.fs.writeFile(path, r.file(), r.value()); err != nil {
 			return fmt.Errorf("cgroups: devices: %s: %w", r, err)
 		}

@@ -233,20 +233,43 @@ func newDevEmulator() *devEmulator {
 	return &devEmulator{defaultAllow: true, rules: map[devKey]devPerms{}}
 }
 
-// buildDevTarget applies OCI rules in order to a new allow-all emulator: the rules describe the
-// whole policy, as they do when a cgroup is created.
+// buildDevTarget applies OCI rules in order to a new allow-all emulator: the state a new cgroup
+// under an unrestricted parent gets from them.
 func buildDevTarget(rules []specs.LinuxDeviceCgroup) (*devEmulator, error) {
-	e := newDevEmulator()
+	converted, err := ociDevRules(rules)
+	if err != nil {
+		return nil, err
+	}
+	return newDevEmulator().applied(converted, rules)
+}
+
+// ociDevRules validates OCI rules and converts them, failing on the first invalid one with an
+// error that names it.
+func ociDevRules(rules []specs.LinuxDeviceCgroup) ([]devRule, error) {
+	out := make([]devRule, 0, len(rules))
 	for i, d := range rules {
 		r, err := ociDevRule(i, d)
 		if err != nil {
 			return nil, err
 		}
-		if err := e.apply(r); err != nil {
-			return nil, fmt.Errorf("%w: device rule %d %s: %w", ErrInvalidValue, i, describeOCIRule(d), err)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// applied returns a copy of e with rules applied in order (oci are the same rules as given, for
+// messages). A rule the kernel would silently ignore is an error.
+func (e *devEmulator) applied(rules []devRule, oci []specs.LinuxDeviceCgroup) (*devEmulator, error) {
+	out := &devEmulator{defaultAllow: e.defaultAllow, rules: make(map[devKey]devPerms, len(e.rules))}
+	for k, p := range e.rules {
+		out.rules[k] = p
+	}
+	for i, r := range rules {
+		if err := out.apply(r); err != nil {
+			return nil, fmt.Errorf("%w: device rule %d %s: %w", ErrInvalidValue, i, describeOCIRule(oci[i]), err)
 		}
 	}
-	return e, nil
+	return out, nil
 }
 
 // apply applies one rule as the kernel would, except that it refuses a rule the kernel would

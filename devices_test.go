@@ -13,6 +13,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // --- fixture tests ---
@@ -411,4 +412,69 @@ func (s *devShell) askNoFail(line string) string {
 		return err.Error()
 	}
 	return strings.TrimSpace(got)
+}
+
+// TestDevicesUpdateOnTopReal: rules apply on top of the cgroup's current rules, as in
+// containerd/cgroups and the kernel. A short list adds to a whitelist instead of opening all
+// devices; on an allow-all cgroup, deny rules are written as given and never through an "a" reset,
+// which would drop the deny exceptions devices.list cannot show.
+func TestDevicesUpdateOnTopReal(t *testing.T) {
+	_, path := newTestCgroup(t, &specs.LinuxResources{Devices: ociDevs(t, "deny a", "allow c 1:3 rwm")})
+	dir := devicesDir(t, path)
+	c := newDevices(filepath.Dir(dir))
+	if filepath.Join(c.mount, path) != dir {
+		t.Skipf("the test cgroup is not directly under the devices mount: %s", dir)
+	}
+	var writes []string
+	c.afterWrite = func(_, file, value string) { writes = append(writes, file+" "+value) }
+	list := func() string { return readTestFile(t, filepath.Join(dir, devicesListFile)) }
+
+	if err := c.Update(path, &specs.LinuxResources{Devices: ociDevs(t, "allow c 1:5 rw")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got != "c 1:3 rwm\nc 1:5 rw" {
+		t.Errorf("after adding c 1:5 to a whitelist: devices.list %q", got)
+	}
+	if err := c.Update(path, &specs.LinuxResources{Devices: ociDevs(t, "deny c 1:3 w")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got != "c 1:3 rm\nc 1:5 rw" {
+		t.Errorf("after denying w on c 1:3: devices.list %q", got)
+	}
+	if want := "devices.allow c 1:5 rw|devices.deny c 1:3 w"; strings.Join(writes, "|") != want {
+		t.Errorf("writes %q, want %q", writes, want)
+	}
+
+	// Back to allow-all, then two deny exceptions one after the other: each is one write, and
+	// the first survives the second (an "a" reset between them would have dropped it).
+	writes = nil
+	if err := c.Update(path, &specs.LinuxResources{Devices: ociDevs(t, "allow a")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"deny c 1:3 rwm", "deny c 1:5 rwm"} {
+		if err := c.Update(path, &specs.LinuxResources{Devices: ociDevs(t, r)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := "devices.allow a *:* rwm|devices.deny c 1:3 rwm|devices.deny c 1:5 rwm"; strings.Join(writes, "|") != want {
+		t.Errorf("writes %q, want %q", writes, want)
+	}
+	if got := list(); got != "a *:* rwm" {
+		t.Errorf("devices.list %q, want allow-all (its exceptions are not listed)", got)
+	}
+	// The kernel still holds the first exception: a child inherits it and cannot allow c 1:3.
+	if err := os.Mkdir(filepath.Join(dir, "child"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(filepath.Join(dir, "child"))
+	if err := os.WriteFile(filepath.Join(dir, "child", "devices.deny"), []byte("a"), 0); err != nil {
+		t.Fatal(err)
+	}
+	err := os.WriteFile(filepath.Join(dir, "child", "devices.allow"), []byte("c 1:3 r"), 0)
+	if !errors.Is(err, unix.EPERM) {
+		t.Errorf("child allow c 1:3 under the parent's deny exception: %v, want EPERM", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "child", "devices.allow"), []byte("c 1:7 r"), 0); err != nil {
+		t.Errorf("child allow c 1:7: %v", err)
+	}
 }

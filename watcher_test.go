@@ -145,9 +145,12 @@ func TestWatcherThresholdReal(t *testing.T) {
 	if err := m.Watch(cg, thr); err != nil {
 		t.Fatal(err)
 	}
+	// The events are taken as they come: a consumer that waited for both would get one event
+	// with Count 2 (and the state of the latest).
 	_, wait := startAllocator(t, cg, "allocfree", "40")
+	evs := recvEvents(t, m, 10*time.Second, func(ev Event) bool { return ev.Above })
 	wait("freed", 10*time.Second)
-	evs := recvEvents(t, m, 5*time.Second, func(ev Event) bool { return ev.Kind == EventThreshold && !ev.Above })
+	evs = append(evs, recvEvents(t, m, 5*time.Second, func(ev Event) bool { return !ev.Above })...)
 	evs = append(evs, recvEvents(t, m, 300*time.Millisecond, nil)...)
 	if len(evs) != 2 {
 		t.Fatalf("%d events, want 2 (above, below): %+v", len(evs), evs)
@@ -267,6 +270,35 @@ func TestWatcherRemovalAfterRealEventReal(t *testing.T) {
 	if len(evs) != 2 || evs[0].Kind != EventThreshold || evs[0].Count != 1 || evs[0].Err != nil ||
 		evs[1].Kind != EventRemoved || evs[1].Path != cpath {
 		t.Fatalf("events %+v, want the threshold event, then the removal", evs)
+	}
+}
+
+// TestWatcherRealEventReadAfterRemovalReal: a signal counted after the cgroup was removed, on top
+// of the kernel's one removal signal, is a real event whose state is gone: it is delivered with
+// its count and ErrCgroupDeleted, then the removal.
+func TestWatcherRealEventReadAfterRemovalReal(t *testing.T) {
+	parent, ppath := newTestCgroup(t, nil)
+	child, err := parent.New("c", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpath := ppath + "/c"
+	m := newTestMonitor(t)
+	if err := m.Watch(child); err != nil {
+		t.Fatal(err)
+	}
+	fd := monitorFDs(t, m, cpath)[0]
+	if err := child.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	// Within the 13 ms before the kernel's own removal signal: as an OOM signalled just before
+	// the rmdir but read after it would be.
+	signalFD(t, fd, 1)
+	evs := recvEvents(t, m, 10*time.Second, func(ev Event) bool { return ev.Kind == EventRemoved })
+	evs = append(evs, recvEvents(t, m, 300*time.Millisecond, nil)...)
+	if len(evs) != 2 || evs[0].Kind != EventOOM || evs[0].Count != 1 || !errors.Is(evs[0].Err, ErrCgroupDeleted) ||
+		evs[1].Kind != EventRemoved || evs[1].Path != cpath {
+		t.Fatalf("events %+v, want an OOM with Count 1 and ErrCgroupDeleted, then the removal", evs)
 	}
 }
 

@@ -32,6 +32,17 @@
 // in the cgroup itself, HierarchyMode in it and its descendants, and DefaultMode like
 // HierarchyMode unless a descendant's listener was already signalled.
 //
+// An EventMonitor does the listening for any number of cgroups with one goroutine and one epoll
+// instance, and owns every fd (O_CLOEXEC). It reads a signal's eventfd counter first and checks
+// the cgroup's existence (beneath a kept directory fd) after it: the removal signal comes 13 to
+// 36 ms after rmdir, so a cgroup still present after the read proves every counted signal real.
+// A cgroup found removed is reported once, as EventRemoved, and never as an OOM, threshold or
+// pressure event; a real event read only after the removal keeps its count but reports its state
+// as ErrCgroupDeleted. The kernel notifies an OOM before it chooses the victim, so the monitor
+// re-reads memory.oom_control for up to 100 ms until oom_kill shows the kill. Undelivered events
+// wait in a queue with one entry per cgroup and event, whose Count grows with further signals:
+// a slow consumer never blocks the loop nor loses a count.
+//
 // The systemd (D-Bus) hierarchy, Systemd, is not implemented in this version: it returns
 // ErrSystemdNotSupported. Slice already computes systemd's cgroup path of a unit.
 package cgroups

@@ -1,6 +1,7 @@
 package cgroups_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"os"
@@ -162,6 +163,35 @@ func ExampleStatPoller() {
 		}
 		if stats.Pids != nil {
 			fmt.Println("pids:", stats.Pids.Current)
+		}
+	}
+}
+
+// An EventMonitor reports a container's OOM kills on one channel, and tells the removal of its
+// cgroup apart from an OOM: the kernel signals every registration once when a cgroup is removed.
+func ExampleEventMonitor() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	monitor, err := cgroups.NewEventMonitor(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer monitor.Close()
+	control, err := cgroups.Load(cgroups.V1, cgroups.StaticPath("/test"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Any number of cgroups and events share the monitor's one goroutine.
+	if err := monitor.Watch(control, cgroups.OOMEvent()); err != nil {
+		log.Fatal(err)
+	}
+	for ev := range monitor.Events() {
+		switch ev.Kind {
+		case cgroups.EventOOM:
+			fmt.Printf("%s: out of memory (%d processes killed so far)\n", ev.Path, ev.OOMKill)
+		case cgroups.EventRemoved:
+			fmt.Printf("%s: removed\n", ev.Path)
+			return
 		}
 	}
 }

@@ -134,6 +134,9 @@ type placer interface {
 	attach(p string, o placeOptions) error
 	// resolve returns the cgroup path, the same in every hierarchy, of a started cgroup at p.
 	resolve(p string) (string, error)
+	// libraryOwned tells whether the library, not the placer, makes the cgroup's parent
+	// directories in controller n, so that Delete removes them once they are empty.
+	libraryOwned(n Name) bool
 }
 
 // findPlacer returns the first placer of subsystems and the other subsystems.
@@ -203,7 +206,6 @@ func (c *cgroup) realize(resources *specs.LinuxResources, pids []int) error {
 		active = append(active, s)
 	}
 	c.subsystems = append([]Subsystem{c.owner}, active...)
-	c.made = made.dirs
 	for _, pid := range pids {
 		if err := c.addLocked(Process{Pid: pid}, cgroupProcs, nil); err != nil {
 			return made.rollback(err)
@@ -272,9 +274,6 @@ type cgroup struct {
 	ownerPath string
 	// pending holds the resources of a placed cgroup that starts at its first Add.
 	pending *specs.LinuxResources
-	// made are the topmost directories the library created for a placed cgroup, which Delete
-	// removes once empty (systemd removes only its own).
-	made []string
 }
 
 // New creates a child cgroup name, in this cgroup's controllers, with resources.
@@ -561,43 +560,38 @@ func (c *cgroup) Delete() error {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) == 0 {
-		errs = append(errs, c.removeMadeParents(path))
+	if len(errs) > 0 {
+		return fmt.Errorf("cgroups: unable to remove paths: %w", errors.Join(errs...))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("cgroups: unable to remove paths: %w", err)
+	if c.owner != nil {
+		c.removePlacedParents(path)
 	}
 	c.err = ErrCgroupDeleted
 	return nil
 }
 
-// removeMadeParents removes the parents of a placed cgroup that the library created (the
-// slice's directory in cpuset, which systemd does not manage), bottom-up; one that another cgroup
-// still uses stays.
-func (c *cgroup) removeMadeParents(path Path) error {
-	if len(c.made) == 0 {
-		return nil
-	}
-	p, err := path(SystemdDbus)
+// removePlacedParents removes the empty parents of a placed cgroup in the controllers whose
+// parents the library, not the placer, makes (for systemd: the slice's directory in cpuset, which
+// systemd does not manage), bottom-up, below the mount point; one that another cgroup still uses
+// stays, and so does every parent in a controller the placer manages.
+func (c *cgroup) removePlacedParents(path Path) {
+	p, err := path(c.owner.Name())
 	if err != nil {
-		return nil
+		return
 	}
-	for _, top := range c.made {
-		for _, s := range c.subsystems {
-			pt, ok := s.(pather)
-			if !ok || !strings.HasPrefix(pt.Path(p), top+"/") {
-				continue
+	for _, s := range c.subsystems {
+		pt, ok := s.(pather)
+		if !ok || s == Subsystem(c.owner) || !c.owner.libraryOwned(s.Name()) {
+			continue
+		}
+		mount := pt.Path("/")
+		for dir := filepath.Dir(pt.Path(p)); strings.HasPrefix(dir, mount+"/"); dir = filepath.Dir(dir) {
+			root, rel := splitAbs(dir)
+			if err := root.rmdir(rel); err != nil && !isNotExist(err) {
+				break // still used by another cgroup
 			}
-			for dir := filepath.Dir(pt.Path(p)); len(dir) >= len(top); dir = filepath.Dir(dir) {
-				root, rel := splitAbs(dir)
-				if err := root.rmdir(rel); err != nil && !isNotExist(err) {
-					break // still used: not ours alone
-				}
-			}
-			break
 		}
 	}
-	return nil
 }
 
 // removeTree removes a cgroup directory and its descendants, bottom-up. A missing directory is

@@ -304,6 +304,24 @@ func (s *SystemdController) attach(p string, o placeOptions) error {
 	return nil
 }
 
+// libraryOwned tells whether systemd leaves controller n to the library on cgroup v1: it realises
+// only cpu, cpuacct (when co-mounted with cpu), blkio, memory, devices, pids and its own name=systemd.
+func (s *SystemdController) libraryOwned(n Name) bool {
+	switch n {
+	case Cpu, Blkio, Memory, Devices, Pids, SystemdDbus:
+		return false
+	case Cpuacct:
+		mounts, err := selfMounts.get()
+		if err != nil {
+			return false
+		}
+		cpu, ok1 := findMount(mounts, "cpu")
+		acct, ok2 := findMount(mounts, "cpuacct")
+		return !ok1 || !ok2 || cpu.Mountpoint != acct.Mountpoint
+	}
+	return true
+}
+
 // Create starts the unit of path with resources. Only a slice can start this way: a scope needs
 // a process, so use New with WithPIDs, or New and then Add.
 func (s *SystemdController) Create(path string, resources *specs.LinuxResources) error {

@@ -32,6 +32,6 @@
 // in the cgroup itself, HierarchyMode in it and its descendants, and DefaultMode like
 // HierarchyMode unless a descendant's listener was already signalled.
 //
-// The systemd (D-Bus) hierarchy, Systemd, is not implemented in this version: it returns
-// ErrSystemdNotSupported. Slice already computes systemd's cgroup path of a unit.
+// The systemd hierarchy, Systemd, creates each cgroup as a transient systemd unit over D-Bus (a
+// scope, or a slice) with its resources in the start call; see Systemd for the rules.
 package cgroups

@@ -1,7 +1,10 @@
 # Build, test and check github.com/cgroupkit/cgroups. Run as root: the integration tests and the
 # demo create real cgroups under /sys/fs/cgroup (they skip, or fail clearly, when not root).
 #
-#   make test        all tests on this machine: unit, integration (root), race detector
+#   make test        all tests on this machine: unit, integration (root), race detector, then the
+#                    systemd tests (make systemdtest)
+#   make systemdtest the systemd (D-Bus) tests: inside the running systemd-sandbox (started by
+#                    .ci/run), against the host's systemd if PID 1 is systemd, else skipped
 #   make vmtest      the same tests in a QEMU guest with the co-mounted v1 layout (../shared/vmtest)
 #   make demo        the main job: cgroup with limits, a command in it, stats, delete (cmd/cgdemo)
 #   make check       gofmt, go vet, staticcheck
@@ -16,6 +19,7 @@ STATICCHECK ?= staticcheck
 # vmtest comes from the shared/ tree next to the checkout (CI puts a read-only copy there).
 SHARED_DIR  ?= $(abspath $(CURDIR)/../shared)
 VMTEST      ?= $(SHARED_DIR)/vmtest/vmtest
+SANDBOX     ?= $(SHARED_DIR)/systemd-sandbox/systemd-sandbox
 # One boot per layout; the library is cgroup v1, so v2 would only skip. hybrid also works.
 VMTEST_LAYOUTS ?= v1-comounted
 # Arguments for the test binary in the guest. The guest's serial line carries about 200 KB/s;
@@ -23,10 +27,25 @@ VMTEST_LAYOUTS ?= v1-comounted
 VMTEST_TESTARGS ?= -test.v -test.timeout=10m
 DEMO_ARGS   ?=
 
-.PHONY: test vmtest demo check fmt vet staticcheck leftovers ci
+.PHONY: test systemdtest vmtest demo check fmt vet staticcheck leftovers ci
 
 test:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout=10m ./...
+	$(MAKE) --no-print-directory systemdtest
+
+# The systemd tests hand systemd PIDs of their own processes, so they run in systemd's PID
+# namespace: inside the sandbox (systemd-sandbox exec), or on a host whose PID 1 is systemd.
+SYSTEMD_TESTS = CGO_ENABLED=1 $(GO) test -race -count=1 -timeout=5m -v -run 'TestSystemd|TestSlice' .
+systemdtest:
+	@if [ -x "$(SANDBOX)" ] && "$(SANDBOX)" status >/dev/null 2>&1; then \
+		echo "systemd tests inside systemd-sandbox"; \
+		"$(SANDBOX)" exec env PATH="$(PATH)" $(SYSTEMD_TESTS); \
+	elif [ "$$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then \
+		echo "systemd tests against the host's systemd"; \
+		$(SYSTEMD_TESTS); \
+	else \
+		echo "systemd tests skipped: no systemd (start $(SANDBOX) first: .ci/run does)"; \
+	fi
 
 # The guest has no Go toolchain, no shell and no libc: the test binary and the test helper
 # (internal/cgtesthelper, found through $$CGTEST_HELPER) are built static on the host. testdata/

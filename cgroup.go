@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ func New(hierarchy Hierarchy, path Path, resources *specs.LinuxResources, opts .
 	}
 	if resources == nil {
 		resources = &specs.LinuxResources{}
+	}
+	if owner, rest := findPlacer(subsystems); owner != nil {
+		return newPlaced(owner, rest, path, resources, config)
 	}
 	var active []Subsystem
 	var made createdDirs
@@ -67,6 +71,17 @@ func Load(hierarchy Hierarchy, path Path, opts ...InitOpts) (Cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	var owner placer
+	var ownerPath string
+	if o, rest := findPlacer(subsystems); o != nil {
+		if ownerPath, err = path(o.Name()); err != nil {
+			return nil, err
+		}
+		if err := o.attach(ownerPath, config.place); err != nil {
+			return nil, err
+		}
+		owner, subsystems, path = o, rest, placedPath(o, ownerPath)
+	}
 	var active []Subsystem
 	for _, s := range inApplyOrder(subsystems) {
 		p, err := path(s.Name())
@@ -93,10 +108,110 @@ func Load(hierarchy Hierarchy, path Path, opts ...InitOpts) (Cgroup, error) {
 		}
 		active = append(active, s)
 	}
+	if owner != nil {
+		return &cgroup{path: path, subsystems: append([]Subsystem{owner}, active...), owner: owner, ownerPath: ownerPath}, nil
+	}
 	if len(active) == 0 {
 		return nil, ErrCgroupDeleted
 	}
 	return &cgroup{path: path, subsystems: active}, nil
+}
+
+// placer is a subsystem that places the cgroup itself instead of letting the core make its
+// directories: the systemd controller, which starts a unit. New and Load call it before any other
+// controller; the cgroup's path in every other hierarchy is then the one it reports (systemd's
+// ControlGroup property), read lazily because a scope starts only with its first process. Its
+// updater and deleter are called by the core first, with its own path (the unit's); the other
+// operations skip it.
+type placer interface {
+	Subsystem
+	// place registers the cgroup at p and starts it when it can (with o's PIDs, or when it needs
+	// none); started says whether it did.
+	place(p string, resources *specs.LinuxResources, o placeOptions) (started bool, err error)
+	// start starts a registered cgroup that waited for its first processes.
+	start(p string, resources *specs.LinuxResources, pids []int) error
+	// attach finds an existing cgroup at p (Load); ErrCgroupDeleted when there is none.
+	attach(p string, o placeOptions) error
+	// resolve returns the cgroup path, the same in every hierarchy, of a started cgroup at p.
+	resolve(p string) (string, error)
+	// libraryOwned tells whether the library, not the placer, makes the cgroup's parent
+	// directories in controller n, so that Delete removes them once they are empty.
+	libraryOwned(n Name) bool
+}
+
+// findPlacer returns the first placer of subsystems and the other subsystems.
+func findPlacer(subsystems []Subsystem) (placer, []Subsystem) {
+	for i, s := range subsystems {
+		if p, ok := s.(placer); ok {
+			rest := append(append([]Subsystem(nil), subsystems[:i]...), subsystems[i+1:]...)
+			return p, rest
+		}
+	}
+	return nil, subsystems
+}
+
+// placedPath is the Path of a placed cgroup: where the placer put it, for every controller.
+func placedPath(owner placer, ownerPath string) Path {
+	return func(Name) (string, error) {
+		return owner.resolve(ownerPath)
+	}
+}
+
+// newPlaced is New for a hierarchy with a placer: the placer starts the cgroup (or registers it
+// until the first Add), then the other controllers are created where it was placed.
+func newPlaced(owner placer, rest []Subsystem, path Path, resources *specs.LinuxResources, config *InitConfig) (Cgroup, error) {
+	ownerPath, err := path(owner.Name())
+	if err != nil {
+		return nil, err
+	}
+	started, err := owner.place(ownerPath, resources, config.place)
+	if err != nil {
+		return nil, err
+	}
+	c := &cgroup{path: placedPath(owner, ownerPath), owner: owner, ownerPath: ownerPath,
+		subsystems: append([]Subsystem{owner}, rest...)}
+	if !started {
+		c.pending = resources
+		return c, nil
+	}
+	if err := c.realize(resources, config.place.pids); err != nil {
+		if d, ok := owner.(deleter); ok {
+			if derr := d.Delete(ownerPath); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// realize creates the cgroup in the controllers other than the placer, at the placed path, applies
+// resources there (what the placer could not express, and the same values again) and moves pids
+// in. Controllers in which the placer already made the cgroup keep it. On failure it removes what
+// it created.
+func (c *cgroup) realize(resources *specs.LinuxResources, pids []int) error {
+	var made createdDirs
+	var active []Subsystem
+	for _, s := range inApplyOrder(c.subsystems) {
+		if s == Subsystem(c.owner) {
+			continue
+		}
+		p, err := c.path(s.Name())
+		if err == nil {
+			err = initializeSubsystem(s, p, resources, &made)
+		}
+		if err != nil {
+			return made.rollback(err)
+		}
+		active = append(active, s)
+	}
+	c.subsystems = append([]Subsystem{c.owner}, active...)
+	for _, pid := range pids {
+		if err := c.addLocked(Process{Pid: pid}, cgroupProcs, nil); err != nil {
+			return made.rollback(err)
+		}
+	}
+	return nil
 }
 
 // inApplyOrder returns the subsystems with cpuset first and devices second, the others in the
@@ -153,6 +268,12 @@ type cgroup struct {
 	mu         sync.Mutex
 	subsystems []Subsystem
 	err        error
+
+	// owner, when set, placed the cgroup (a systemd unit at ownerPath); see placer.
+	owner     placer
+	ownerPath string
+	// pending holds the resources of a placed cgroup that starts at its first Add.
+	pending *specs.LinuxResources
 }
 
 // New creates a child cgroup name, in this cgroup's controllers, with resources.
@@ -168,9 +289,17 @@ func (c *cgroup) New(name string, resources *specs.LinuxResources) (Cgroup, erro
 	if resources == nil {
 		resources = &specs.LinuxResources{}
 	}
+	if c.pending != nil {
+		return nil, ErrUnitNotStarted
+	}
 	path := subPath(c.path, name)
 	var made createdDirs
+	var subs []Subsystem
 	for _, s := range c.subsystems {
+		if s == Subsystem(c.owner) {
+			continue // a child is a plain cgroup in the delegated unit
+		}
+		subs = append(subs, s)
 		p, err := path(s.Name())
 		if err != nil {
 			return nil, made.rollback(err)
@@ -179,7 +308,7 @@ func (c *cgroup) New(name string, resources *specs.LinuxResources) (Cgroup, erro
 			return nil, made.rollback(err)
 		}
 	}
-	return &cgroup{path: path, subsystems: append([]Subsystem(nil), c.subsystems...)}, nil
+	return &cgroup{path: path, subsystems: subs}, nil
 }
 
 // Subsystems returns the controllers the cgroup is active in.
@@ -233,6 +362,22 @@ func (c *cgroup) add(process Process, file string, names []Name) error {
 	if c.err != nil {
 		return c.err
 	}
+	if c.pending != nil {
+		// A placed cgroup that waited for a process starts with this one.
+		if err := c.owner.start(c.ownerPath, c.pending, []int{process.Pid}); err != nil {
+			return fmt.Errorf("cgroups: add pid %d: %w", process.Pid, err)
+		}
+		resources := c.pending
+		c.pending = nil
+		if err := c.realize(resources, nil); err != nil {
+			return fmt.Errorf("cgroups: add pid %d: %w", process.Pid, err)
+		}
+	}
+	return c.addLocked(process, file, names)
+}
+
+// addLocked writes the pid into file in the cgroup of every named controller; c.mu is held.
+func (c *cgroup) addLocked(process Process, file string, names []Name) error {
 	pid := strconv.Itoa(process.Pid)
 	done := map[string]bool{} // co-mounted controllers share a directory: one write each
 	var joined []string
@@ -366,8 +511,32 @@ func (c *cgroup) Delete() error {
 	}
 	var errs []error
 	done := map[string]bool{}
+	path := c.path
+	if c.owner != nil && c.pending == nil {
+		// Resolved before the placer forgets the unit it stops.
+		p, err := c.path(c.owner.Name())
+		if err != nil {
+			return fmt.Errorf("cgroups: delete: %w", err)
+		}
+		path = func(Name) (string, error) { return p, nil }
+	}
+	if c.owner != nil {
+		// The placer first: stopping the unit ends its processes and removes systemd's directories.
+		if d, ok := c.owner.(deleter); ok {
+			if err := d.Delete(c.ownerPath); err != nil {
+				return fmt.Errorf("cgroups: delete %s: %w", c.owner.Name(), err)
+			}
+		}
+		if c.pending != nil {
+			c.err = ErrCgroupDeleted
+			return nil
+		}
+	}
 	for _, s := range c.subsystems {
-		p, err := c.path(s.Name())
+		if s == Subsystem(c.owner) {
+			continue
+		}
+		p, err := path(s.Name())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cgroups: delete %s: %w", s.Name(), err))
 			continue
@@ -394,8 +563,35 @@ func (c *cgroup) Delete() error {
 	if len(errs) > 0 {
 		return fmt.Errorf("cgroups: unable to remove paths: %w", errors.Join(errs...))
 	}
+	if c.owner != nil {
+		c.removePlacedParents(path)
+	}
 	c.err = ErrCgroupDeleted
 	return nil
+}
+
+// removePlacedParents removes the empty parents of a placed cgroup in the controllers whose
+// parents the library, not the placer, makes (for systemd: the slice's directory in cpuset, which
+// systemd does not manage), bottom-up, below the mount point; one that another cgroup still uses
+// stays, and so does every parent in a controller the placer manages.
+func (c *cgroup) removePlacedParents(path Path) {
+	p, err := path(c.owner.Name())
+	if err != nil {
+		return
+	}
+	for _, s := range c.subsystems {
+		pt, ok := s.(pather)
+		if !ok || s == Subsystem(c.owner) || !c.owner.libraryOwned(s.Name()) {
+			continue
+		}
+		mount := pt.Path("/")
+		for dir := filepath.Dir(pt.Path(p)); strings.HasPrefix(dir, mount+"/"); dir = filepath.Dir(dir) {
+			root, rel := splitAbs(dir)
+			if err := root.rmdir(rel); err != nil && !isNotExist(err) {
+				break // still used by another cgroup
+			}
+		}
+	}
 }
 
 // removeTree removes a cgroup directory and its descendants, bottom-up. A missing directory is
@@ -553,10 +749,28 @@ func (c *cgroup) Update(resources *specs.LinuxResources) error {
 	if resources == nil {
 		return nil
 	}
+	if c.pending != nil {
+		// Not started yet: the resources it will start with change.
+		c.pending = mergeResources(c.pending, resources)
+		return nil
+	}
 	var done []string
+	if c.owner != nil {
+		thaw, err := c.freezeForDevices(resources)
+		if err != nil {
+			return err
+		}
+		defer thaw()
+		if u, ok := c.owner.(updater); ok {
+			if err := u.Update(c.ownerPath, resources); err != nil {
+				return fmt.Errorf("cgroups: update %s: %w", c.owner.Name(), err)
+			}
+			done = append(done, string(c.owner.Name()))
+		}
+	}
 	for _, s := range inApplyOrder(c.subsystems) {
 		u, ok := s.(updater)
-		if !ok {
+		if !ok || s == Subsystem(c.owner) {
 			continue
 		}
 		p, err := c.path(s.Name())
@@ -573,6 +787,70 @@ func (c *cgroup) Update(resources *specs.LinuxResources) error {
 		done = append(done, string(s.Name()))
 	}
 	return nil
+}
+
+// freezeForDevices freezes a placed cgroup while its device rules change: systemd on v1 writes
+// "deny all" before its allows, and a process opening a device in between would fail. A cgroup
+// already frozen stays as it is; if the freeze fails nothing is updated (never a half-frozen
+// update). The returned function thaws what it froze.
+func (c *cgroup) freezeForDevices(resources *specs.LinuxResources) (func(), error) {
+	noop := func() {}
+	if resources.Devices == nil {
+		return noop, nil
+	}
+	for _, s := range c.subsystems {
+		f, ok := s.(freezer)
+		if !ok {
+			continue
+		}
+		p, err := c.path(s.Name())
+		if err != nil {
+			return noop, err
+		}
+		if fs, ok := s.(freezeStater); ok {
+			if st, err := fs.FreezerState(p); err == nil && st == Frozen {
+				return noop, nil
+			}
+		}
+		if err := f.Freeze(p); err != nil {
+			return noop, fmt.Errorf("cgroups: freeze before the device rules change: %w", err)
+		}
+		return func() { _ = f.Thaw(p) }, nil
+	}
+	return noop, nil
+}
+
+// mergeResources returns old with the parts resources sets replaced, as Update applies them.
+func mergeResources(old, r *specs.LinuxResources) *specs.LinuxResources {
+	out := *old
+	if r.Devices != nil {
+		out.Devices = r.Devices
+	}
+	if r.Memory != nil {
+		out.Memory = r.Memory
+	}
+	if r.CPU != nil {
+		out.CPU = r.CPU
+	}
+	if r.Pids != nil {
+		out.Pids = r.Pids
+	}
+	if r.BlockIO != nil {
+		out.BlockIO = r.BlockIO
+	}
+	if r.HugepageLimits != nil {
+		out.HugepageLimits = r.HugepageLimits
+	}
+	if r.Network != nil {
+		out.Network = r.Network
+	}
+	if r.Rdma != nil {
+		out.Rdma = r.Rdma
+	}
+	if r.Unified != nil {
+		out.Unified = r.Unified
+	}
+	return &out
 }
 
 // Freeze freezes every process of the cgroup. It is bounded: on failure the cgroup is left
@@ -647,6 +925,9 @@ func (c *cgroup) State() State {
 	}
 	if c.err != nil {
 		return Unknown
+	}
+	if c.pending != nil {
+		return Thawed // a scope waiting for its first process: no process to freeze
 	}
 	anyExists, checked := false, false
 	for _, s := range c.subsystems {

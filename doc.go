@@ -43,6 +43,6 @@
 // wait in a queue with one entry per cgroup and event, whose Count grows with further signals:
 // a slow consumer never blocks the loop nor loses a count.
 //
-// The systemd (D-Bus) hierarchy, Systemd, is not implemented in this version: it returns
-// ErrSystemdNotSupported. Slice already computes systemd's cgroup path of a unit.
+// The systemd hierarchy, Systemd, creates each cgroup as a transient systemd unit over D-Bus (a
+// scope, or a slice) with its resources in the start call; see Systemd for the rules.
 package cgroups

@@ -14,6 +14,9 @@ type InitConfig struct {
 	InitCheck InitCheck
 
 	hierarchy Hierarchy
+	// place is what New hands a subsystem that places the cgroup itself (the systemd
+	// controller): the first processes and the timeout of its jobs.
+	place placeOptions
 }
 
 func newInitConfig(opts []InitOpts) (*InitConfig, error) {

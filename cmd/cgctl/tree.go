@@ -444,8 +444,8 @@ func runStat(c *cli, args []string) error {
 	return nil
 }
 
-// flatten walks a Metrics value and calls emit for every non-zero leaf with its dotted JSON
-// name: memory.usage.max, blkio.io_service_bytes_recursive[8:0 Read], hugetlb[2MB].usage.
+// flatten walks a Metrics value and calls emit for every leaf of the controllers that were read
+// (nil sub-structs are skipped) with its dotted JSON name: memory.usage.max, blkio.io_service_bytes_recursive[8:0 Read], hugetlb[2MB].usage.
 func flatten(v reflect.Value, prefix string, emit func(k, v string)) {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -494,17 +494,11 @@ func flatten(v reflect.Value, prefix string, emit func(k, v string)) {
 			flatten(v.MapIndex(k), prefix+"."+k.String(), emit)
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if v.Uint() != 0 {
-			emit(prefix, strconv.FormatUint(v.Uint(), 10))
-		}
+		emit(prefix, strconv.FormatUint(v.Uint(), 10))
 	case reflect.Int, reflect.Int64:
-		if v.Int() != 0 {
-			emit(prefix, strconv.FormatInt(v.Int(), 10))
-		}
+		emit(prefix, strconv.FormatInt(v.Int(), 10))
 	case reflect.String:
-		if v.String() != "" {
-			emit(prefix, v.String())
-		}
+		emit(prefix, v.String())
 	}
 }
 

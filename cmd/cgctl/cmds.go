@@ -151,10 +151,29 @@ func runDelete(c *cli, args []string) error {
 			}
 		}
 	}
+	// Checked first, so that a cgroup in use is left whole rather than deleted in some
+	// controllers (or with some of its children) and not in others.
+	if pids := members(cg); len(pids) > 0 {
+		return fmt.Errorf("cgroup %s: not deleted: it or a descendant still has %d process(es) (%s): move or kill them first (cgctl ls %s -p)",
+			p, len(pids), pidList(pids), p)
+	}
 	if err := cg.Delete(); err != nil {
 		return fmt.Errorf("cgroup %s: %w", p, err)
 	}
 	return nil
+}
+
+// pidList shows up to five pids, with their command names.
+func pidList(pids []int) string {
+	var parts []string
+	for i, pid := range pids {
+		if i == 5 {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", pid, comm(pid)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // childDirs lists the child cgroups of a cgroup directory.

@@ -6,7 +6,7 @@
 #   make systemdtest the systemd (D-Bus) tests: inside the running systemd-sandbox (started by
 #                    .ci/run), against the host's systemd if PID 1 is systemd, else skipped
 #   make vmtest      the same tests in a QEMU guest with the co-mounted v1 layout (../shared/vmtest)
-#   make demo        the main job: cgroup with limits, a command in it, stats, delete (cmd/cgdemo)
+#   make demo        the main job: a command in a new cgroup with limits, its summary (cmd/cgctl exec)
 #   make check       gofmt, go vet, staticcheck
 #   make leftovers   fail if a test or demo cgroup was left under /sys/fs/cgroup
 #   make ci          what CI runs (.ci/run): installs what is missing, then all of the above
@@ -25,7 +25,7 @@ VMTEST_LAYOUTS ?= v1-comounted
 # Arguments for the test binary in the guest. The guest's serial line carries about 200 KB/s;
 # -test.v output of the whole package is far below that.
 VMTEST_TESTARGS ?= -test.v -test.timeout=10m
-DEMO_ARGS   ?=
+DEMO_ARGS   ?= --memory 64M --pids 32 --cpus 0.5 -- sh -c 'grep -E "memory|pids" /proc/self/cgroup; dd if=/dev/zero of=/dev/null bs=16M count=256'
 
 .PHONY: test systemdtest vmtest demo check fmt vet staticcheck leftovers ci
 
@@ -68,7 +68,7 @@ vmtest:
 		-- "$$out/cg.test" $(VMTEST_TESTARGS)
 
 demo:
-	$(GO) run ./cmd/cgdemo $(DEMO_ARGS)
+	$(GO) run ./cmd/cgctl exec $(DEMO_ARGS)
 
 check: fmt vet staticcheck
 
@@ -81,10 +81,10 @@ vet:
 staticcheck:
 	$(STATICCHECK) ./...
 
-# Test cgroups are named cgtest-*, the demo's cgdemo-*. Symlinks (cpu -> cpu,cpuacct) are not
+# Test cgroups are named cgtest-*, the ones cgctl exec makes up cgctl-*. Symlinks (cpu -> cpu,cpuacct) are not
 # followed, so each directory is listed once.
 leftovers:
-	@left=$$(find /sys/fs/cgroup -maxdepth 6 -type d \( -name 'cgtest-*' -o -name 'cgdemo-*' \) -prune -print 2>/dev/null || true); \
+	@left=$$(find /sys/fs/cgroup -maxdepth 6 -type d \( -name 'cgtest-*' -o -name 'cgctl-*' \) -prune -print 2>/dev/null || true); \
 	if [ -n "$$left" ]; then echo "cgroups left behind:"; echo "$$left"; exit 1; fi; \
 	echo "no test or demo cgroup left under /sys/fs/cgroup"
 

@@ -394,7 +394,9 @@ func TestFSReadLargeSeqFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) != len(want) {
+	// The Go runtime of the helper may start a thread or two between the reads: a read cut at the
+	// kernel's page would miss more than half of them.
+	if len(tasks) < len(want)-5 || len(tasks) > len(want)+5 {
 		t.Fatalf("Tasks listed %d threads, the %d-byte tasks file has %d", len(tasks), size, len(want))
 	}
 	// The same file through the file layer with a buffer bigger than the kernel's page: the first
@@ -404,7 +406,7 @@ func TestFSReadLargeSeqFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(strings.Fields(string(data))); got != len(want) {
+	if got := len(strings.Fields(string(data))); got < len(want)-5 || got > len(want)+5 {
 		t.Fatalf("readFile with a 64 KiB buffer read %d bytes, %d threads; want %d threads", len(data), got, len(want))
 	}
 	t.Logf("tasks file %d bytes, %d threads", size, len(tasks))

@@ -100,6 +100,7 @@ func runExec(c *cli, args []string) error {
 	keep := fl.Bool("keep", false, "keep the cgroup (and what the command left in it) afterwards")
 	asJSON := fl.Bool("json", false, "print the summary as one JSON line on stderr")
 	quiet := fl.Bool("q", false, "print nothing but errors (no limits line, no summary)")
+	c.systemdFlags(fl)
 	err := fl.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		c.printHelp(c.stdout, fl)
@@ -117,10 +118,31 @@ func runExec(c *cli, args []string) error {
 		return err
 	}
 	p := ""
-	if *name != "" {
+	switch {
+	case c.systemd:
+		unit := *name
+		if unit == "" {
+			var rnd [4]byte
+			if _, err := rand.Read(rnd[:]); err != nil {
+				return err
+			}
+			unit = fmt.Sprintf("cgctl-%d-%s.scope", os.Getpid(), hex.EncodeToString(rnd[:]))
+		}
+		if p, err = c.unitPath(unit); err != nil {
+			return err
+		}
+		if strings.HasSuffix(p, ".slice") {
+			return usagef("unit %s: exec --systemd runs the command in a scope: --name must name a scope (NAME or NAME.scope), the slice goes in --slice", p)
+		}
+	case *name != "":
+		if c.slice != "" {
+			return usagef("--slice %s needs --systemd", c.slice)
+		}
 		if p, err = parseCgroupPath(*name, false); err != nil {
 			return err
 		}
+	case c.slice != "":
+		return usagef("--slice %s needs --systemd", c.slice)
 	}
 	if err := requireRoot(); err != nil {
 		return err
@@ -155,16 +177,24 @@ func runExec(c *cli, args []string) error {
 		}
 		p = fmt.Sprintf("/cgctl-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
 	}
+	// With --systemd a new scope is only registered here: it starts, with the limits as unit
+	// properties, when the command's stand-in is added to it (a scope needs a process).
 	var cg cgroups.Cgroup
-	if existing, err := cgroups.Load(c.hierarchy, cgroups.StaticPath(p)); err == nil {
+	existing, err := cgroups.Load(c.hierarchy, cgroups.StaticPath(p))
+	switch {
+	case err == nil:
 		created, cg = false, existing
 		if !l.empty() {
 			if err := cg.Update(res); err != nil {
 				return fmt.Errorf("cgroup %s: %w", p, err)
 			}
 		}
-	} else if cg, err = cgroups.New(c.hierarchy, cgroups.StaticPath(p), res); err != nil {
-		return fmt.Errorf("cgroup %s: %w", p, err)
+	case c.systemd && !errors.Is(err, cgroups.ErrCgroupDeleted):
+		return systemdError(p, err)
+	default:
+		if cg, err = cgroups.New(c.hierarchy, cgroups.StaticPath(p), res); err != nil {
+			return fmt.Errorf("cgroup %s: %w", p, err)
+		}
 	}
 
 	r := &execRun{c: c, cg: cg, sum: execSummary{Cgroup: p, Command: argv, ExitStatus: -1}, quiet: *quiet || *asJSON}
@@ -210,20 +240,30 @@ func (r *execRun) fail(err error) {
 func (r *execRun) run(bin, self string, sigs <-chan os.Signal) int {
 	p := r.sum.Cgroup
 	before, _ := r.cg.Stat(cgroups.IgnoreNotExist)
-	if !r.quiet {
-		fmt.Fprintf(r.c.stderr, "cgctl: running %s in cgroup %s: %s\n", quoteArgv(r.sum.Command), p, r.limitsLine())
-	}
-	// Registered before the command starts, so no OOM can slip by unseen.
+	// Once the stand-in is in the cgroup (a systemd scope exists only from then on) and before
+	// the command starts: the limits line, and the OOM registration, so no OOM slips by unseen.
 	efd := -1
-	if fd, err := r.cg.OOMEventFD(); err == nil {
-		efd = int(fd)
-		defer unix.Close(efd)
+	defer func() {
+		if efd >= 0 {
+			unix.Close(efd)
+		}
+	}()
+	ready := func() {
+		if !r.quiet {
+			fmt.Fprintf(r.c.stderr, "cgctl: running %s in cgroup %s: %s\n", quoteArgv(r.sum.Command), p, r.limitsLine())
+		}
+		if fd, err := r.cg.OOMEventFD(); err == nil {
+			efd = int(fd)
+		}
 	}
 
 	start := time.Now()
-	cmd, err := r.start(bin, self)
+	cmd, err := r.start(bin, self, ready)
 	if err != nil {
-		r.fail(fmt.Errorf("cgroup %s: %w", p, err))
+		if !r.c.systemd {
+			err = fmt.Errorf("cgroup %s: %w", p, err)
+		}
+		r.fail(err)
 		return exitError
 	}
 	done := make(chan struct{})
@@ -267,7 +307,7 @@ wait:
 
 // start starts the command in the cgroup: a copy of cgctl is started, moved into the cgroup, and
 // only then told (through a pipe on its fd 3) to exec the command.
-func (r *execRun) start(bin, self string) (*exec.Cmd, error) {
+func (r *execRun) start(bin, self string, ready func()) (*exec.Cmd, error) {
 	rd, wr, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -284,8 +324,12 @@ func (r *execRun) start(bin, self string) (*exec.Cmd, error) {
 	if err := r.cg.Add(cgroups.Process{Pid: cmd.Process.Pid}); err != nil {
 		wr.Close() // unwritten: the child exits without running the command
 		_ = cmd.Wait()
+		if r.c.systemd {
+			return nil, systemdError(r.sum.Cgroup, fmt.Errorf("start the scope with pid %d: %w", cmd.Process.Pid, err))
+		}
 		return nil, fmt.Errorf("add pid %d: %w", cmd.Process.Pid, err)
 	}
+	ready()
 	if _, err := wr.Write([]byte{1}); err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -197,7 +199,7 @@ func runExec(c *cli, args []string) error {
 		}
 	}
 
-	r := &execRun{c: c, cg: cg, sum: execSummary{Cgroup: p, Command: argv, ExitStatus: -1}, quiet: *quiet || *asJSON}
+	r := &execRun{c: c, cg: cg, sum: execSummary{Cgroup: p, Command: argv, ExitStatus: -1}, quiet: *quiet || *asJSON, created: created}
 	status := r.run(bin, self, sigs)
 	switch {
 	case *keep || !created:
@@ -224,10 +226,77 @@ func runExec(c *cli, args []string) error {
 
 // execRun is one exec: the cgroup, and the summary being filled in.
 type execRun struct {
-	c     *cli
-	cg    cgroups.Cgroup
-	sum   execSummary
-	quiet bool
+	c       *cli
+	cg      cgroups.Cgroup
+	sum     execSummary
+	quiet   bool
+	created bool
+
+	keeper     *exec.Cmd // see startKeeper
+	keeperPipe *os.File
+}
+
+// keeperArg makes cgctl a keeper: a process that only waits until its fd 3 is closed.
+const keeperArg = "__cgctl_keep_scope"
+
+// startKeeper keeps a new systemd scope active after the command has ended, so that its
+// counters (memory peak, OOM kills, pids peak) can still be read for the summary: systemd stops
+// a scope, and removes its cgroups, as soon as it has no process. The keeper joins the scope
+// only in the hierarchies systemd watches for emptiness (name=systemd and the unified one),
+// never in the resource controllers, so it is not counted in any limit or statistic. It exits
+// when cgctl closes its pipe, or dies.
+func (r *execRun) startKeeper(self string) {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(self, keeperArg)
+	cmd.ExtraFiles = []*os.File{rd}
+	err = cmd.Start()
+	rd.Close()
+	if err != nil {
+		wr.Close()
+		return
+	}
+	r.keeper, r.keeperPipe = cmd, wr
+	pid := []byte(strconv.Itoa(cmd.Process.Pid))
+	for _, h := range []string{"systemd", "unified"} {
+		_ = os.WriteFile(filepath.Join("/sys/fs/cgroup", h, r.sum.Cgroup, "cgroup.procs"), pid, 0)
+	}
+}
+
+// releaseKeeper lets the keeper exit and waits for it (bounded: it is killed after 2 s).
+func (r *execRun) releaseKeeper() {
+	if r.keeper == nil {
+		return
+	}
+	r.keeperPipe.Close()
+	done := make(chan struct{})
+	go func() {
+		_ = r.keeper.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		_ = r.keeper.Process.Kill()
+		<-done
+	}
+	r.keeper = nil
+}
+
+// keep is the keeper's side: wait until the pipe on fd 3 is closed.
+func keep() int {
+	f := os.NewFile(3, "keep")
+	if f == nil {
+		return exitUsage
+	}
+	var b [1]byte
+	for {
+		if _, err := f.Read(b[:]); err != nil {
+			return exitOK
+		}
+	}
 }
 
 // fail records an error of cgctl itself (not of the command) and prints it at once.
@@ -298,6 +367,7 @@ wait:
 	if efd >= 0 {
 		r.sum.OOMEvents = eventCount(efd)
 	}
+	r.releaseKeeper()
 	r.fill(before, m)
 	if !r.quiet {
 		r.printSummary()
@@ -328,6 +398,9 @@ func (r *execRun) start(bin, self string, ready func()) (*exec.Cmd, error) {
 			return nil, systemdError(r.sum.Cgroup, fmt.Errorf("start the scope with pid %d: %w", cmd.Process.Pid, err))
 		}
 		return nil, fmt.Errorf("add pid %d: %w", cmd.Process.Pid, err)
+	}
+	if r.c.systemd && r.created {
+		r.startKeeper(self)
 	}
 	ready()
 	if _, err := wr.Write([]byte{1}); err != nil {

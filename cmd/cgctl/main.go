@@ -93,6 +93,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == childArg {
 		os.Exit(execInCgroup(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == keeperArg {
+		os.Exit(keep())
+	}
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, hierarchy: cgroups.V1}
 	os.Exit(c.main(os.Args[1:]))
 }

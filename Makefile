@@ -3,7 +3,7 @@
 #
 #   make test        all tests on this machine: unit, integration (root), race detector, then the
 #                    systemd tests (make systemdtest)
-#   make systemdtest the systemd (D-Bus) tests: inside the running systemd-sandbox (started by
+#   make systemdtest the systemd (D-Bus) tests of the library and of cgctl --systemd: inside the running systemd-sandbox (started by
 #                    .ci/run), against the host's systemd if PID 1 is systemd, else skipped
 #   make vmtest      the same tests in a QEMU guest with the co-mounted v1 layout (../shared/vmtest)
 #   make demo        the main job: a command in a new cgroup with limits, its summary (cmd/cgctl exec)
@@ -35,7 +35,8 @@ test:
 
 # The systemd tests hand systemd PIDs of their own processes, so they run in systemd's PID
 # namespace: inside the sandbox (systemd-sandbox exec), or on a host whose PID 1 is systemd.
-SYSTEMD_TESTS = CGO_ENABLED=1 $(GO) test -race -count=1 -timeout=5m -v -run 'TestSystemd|TestSlice' .
+# The library's TestSystemd*/TestSlice* and cgctl's TestCgctlSystemd* (--systemd); elsewhere they skip.
+SYSTEMD_TESTS = CGO_ENABLED=1 $(GO) test -race -count=1 -timeout=5m -v -run 'TestSystemd|TestSlice|TestCgctlSystemd' . ./cmd/cgctl
 systemdtest:
 	@if [ -x "$(SANDBOX)" ] && "$(SANDBOX)" status >/dev/null 2>&1; then \
 		echo "systemd tests inside systemd-sandbox"; \

@@ -33,13 +33,17 @@ func runCreate(c *cli, args []string) error {
 	fs := c.flags()
 	var l limits
 	l.register(fs)
+	c.systemdFlags(fs)
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	p, err := onePath(pos, false)
+	p, err := c.onePath(pos, false)
 	if err != nil {
 		return err
+	}
+	if c.systemd && !strings.HasSuffix(p, ".slice") {
+		return usagef("unit %s: a scope cannot exist without a process: create a .slice, or run a command in a new scope with 'cgctl exec --systemd'", p)
 	}
 	res, err := l.resources()
 	if err != nil {
@@ -51,10 +55,17 @@ func runCreate(c *cli, args []string) error {
 	if _, err := c.subsystems(); err != nil {
 		return err
 	}
-	if _, err := cgroups.Load(c.hierarchy, cgroups.StaticPath(p)); err == nil {
+	_, err = cgroups.Load(c.hierarchy, cgroups.StaticPath(p))
+	if err == nil {
 		return fmt.Errorf("cgroup %s: already exists (use 'cgctl set' to change its limits)", p)
 	}
+	if c.systemd && !errors.Is(err, cgroups.ErrCgroupDeleted) {
+		return systemdError(p, err)
+	}
 	if _, err := cgroups.New(c.hierarchy, cgroups.StaticPath(p), res); err != nil {
+		if c.systemd {
+			return systemdError(p, err)
+		}
 		return fmt.Errorf("cgroup %s: %w", p, err)
 	}
 	return nil
@@ -79,11 +90,12 @@ func runSet(c *cli, args []string) error {
 	fs := c.flags()
 	var l limits
 	l.register(fs)
+	c.systemdFlags(fs)
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	p, err := onePath(pos, false)
+	p, err := c.onePath(pos, false)
 	if err != nil {
 		return err
 	}
@@ -124,11 +136,12 @@ examples:
 func runDelete(c *cli, args []string) error {
 	fs := c.flags()
 	recursive := fs.Bool("r", false, "also delete the descendants of PATH, bottom-up")
+	c.systemdFlags(fs)
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	p, err := onePath(pos, false)
+	p, err := c.onePath(pos, false)
 	if err != nil {
 		return err
 	}
@@ -138,6 +151,14 @@ func runDelete(c *cli, args []string) error {
 	cg, err := c.load(p)
 	if err != nil {
 		return err
+	}
+	if c.systemd {
+		// Stopping the unit is systemctl stop: systemd kills its processes and removes its
+		// cgroups (a scope is never empty, so refusing one with processes would refuse all).
+		if err := cg.Delete(); err != nil {
+			return systemdError(p, err)
+		}
+		return nil
 	}
 	if !*recursive {
 		for _, s := range cg.Subsystems() {
@@ -227,13 +248,19 @@ func runGet(c *cli, args []string) error {
 	var raw stringsFlag
 	fs.Var(&raw, "r", "print the raw content of this control file (repeatable; CONTROLLER:FILE for shared files)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	c.systemdFlags(fs)
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	p, err := onePath(pos, true)
+	p, err := c.onePath(pos, true)
 	if err != nil {
 		return err
+	}
+	if c.systemd {
+		if _, err := c.load(p); err != nil {
+			return err
+		}
 	}
 	type fileRef struct{ controller, file, arg string }
 	var refs []fileRef
@@ -472,6 +499,7 @@ examples:
 
 func runClassify(c *cli, args []string) error {
 	fs := c.flags()
+	c.systemdFlags(fs)
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -479,7 +507,7 @@ func runClassify(c *cli, args []string) error {
 	if len(pos) < 2 {
 		return usagef("want a cgroup PATH and at least one PID")
 	}
-	p, err := parseCgroupPath(pos[0], true)
+	p, err := c.onePath(pos[:1], true)
 	if err != nil {
 		return err
 	}
@@ -533,11 +561,12 @@ example:
 
 func runFreeze(c *cli, args []string, freeze bool) error {
 	fs := c.flags()
+	c.systemdFlags(fs)
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	p, err := onePath(pos, false)
+	p, err := c.onePath(pos, false)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -100,6 +102,7 @@ func runExec(c *cli, args []string) error {
 	keep := fl.Bool("keep", false, "keep the cgroup (and what the command left in it) afterwards")
 	asJSON := fl.Bool("json", false, "print the summary as one JSON line on stderr")
 	quiet := fl.Bool("q", false, "print nothing but errors (no limits line, no summary)")
+	c.systemdFlags(fl)
 	err := fl.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		c.printHelp(c.stdout, fl)
@@ -117,10 +120,31 @@ func runExec(c *cli, args []string) error {
 		return err
 	}
 	p := ""
-	if *name != "" {
+	switch {
+	case c.systemd:
+		unit := *name
+		if unit == "" {
+			var rnd [4]byte
+			if _, err := rand.Read(rnd[:]); err != nil {
+				return err
+			}
+			unit = fmt.Sprintf("cgctl-%d-%s.scope", os.Getpid(), hex.EncodeToString(rnd[:]))
+		}
+		if p, err = c.unitPath(unit); err != nil {
+			return err
+		}
+		if strings.HasSuffix(p, ".slice") {
+			return usagef("unit %s: exec --systemd runs the command in a scope: --name must name a scope (NAME or NAME.scope), the slice goes in --slice", p)
+		}
+	case *name != "":
+		if c.slice != "" {
+			return usagef("--slice %s needs --systemd", c.slice)
+		}
 		if p, err = parseCgroupPath(*name, false); err != nil {
 			return err
 		}
+	case c.slice != "":
+		return usagef("--slice %s needs --systemd", c.slice)
 	}
 	if err := requireRoot(); err != nil {
 		return err
@@ -155,19 +179,27 @@ func runExec(c *cli, args []string) error {
 		}
 		p = fmt.Sprintf("/cgctl-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
 	}
+	// With --systemd a new scope is only registered here: it starts, with the limits as unit
+	// properties, when the command's stand-in is added to it (a scope needs a process).
 	var cg cgroups.Cgroup
-	if existing, err := cgroups.Load(c.hierarchy, cgroups.StaticPath(p)); err == nil {
+	existing, err := cgroups.Load(c.hierarchy, cgroups.StaticPath(p))
+	switch {
+	case err == nil:
 		created, cg = false, existing
 		if !l.empty() {
 			if err := cg.Update(res); err != nil {
 				return fmt.Errorf("cgroup %s: %w", p, err)
 			}
 		}
-	} else if cg, err = cgroups.New(c.hierarchy, cgroups.StaticPath(p), res); err != nil {
-		return fmt.Errorf("cgroup %s: %w", p, err)
+	case c.systemd && !errors.Is(err, cgroups.ErrCgroupDeleted):
+		return systemdError(p, err)
+	default:
+		if cg, err = cgroups.New(c.hierarchy, cgroups.StaticPath(p), res); err != nil {
+			return fmt.Errorf("cgroup %s: %w", p, err)
+		}
 	}
 
-	r := &execRun{c: c, cg: cg, sum: execSummary{Cgroup: p, Command: argv, ExitStatus: -1}, quiet: *quiet || *asJSON}
+	r := &execRun{c: c, cg: cg, sum: execSummary{Cgroup: p, Command: argv, ExitStatus: -1}, quiet: *quiet || *asJSON, created: created}
 	status := r.run(bin, self, sigs)
 	switch {
 	case *keep || !created:
@@ -194,10 +226,77 @@ func runExec(c *cli, args []string) error {
 
 // execRun is one exec: the cgroup, and the summary being filled in.
 type execRun struct {
-	c     *cli
-	cg    cgroups.Cgroup
-	sum   execSummary
-	quiet bool
+	c       *cli
+	cg      cgroups.Cgroup
+	sum     execSummary
+	quiet   bool
+	created bool
+
+	keeper     *exec.Cmd // see startKeeper
+	keeperPipe *os.File
+}
+
+// keeperArg makes cgctl a keeper: a process that only waits until its fd 3 is closed.
+const keeperArg = "__cgctl_keep_scope"
+
+// startKeeper keeps a new systemd scope active after the command has ended, so that its
+// counters (memory peak, OOM kills, pids peak) can still be read for the summary: systemd stops
+// a scope, and removes its cgroups, as soon as it has no process. The keeper joins the scope
+// only in the hierarchies systemd watches for emptiness (name=systemd and the unified one),
+// never in the resource controllers, so it is not counted in any limit or statistic. It exits
+// when cgctl closes its pipe, or dies.
+func (r *execRun) startKeeper(self string) {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(self, keeperArg)
+	cmd.ExtraFiles = []*os.File{rd}
+	err = cmd.Start()
+	rd.Close()
+	if err != nil {
+		wr.Close()
+		return
+	}
+	r.keeper, r.keeperPipe = cmd, wr
+	pid := []byte(strconv.Itoa(cmd.Process.Pid))
+	for _, h := range []string{"systemd", "unified"} {
+		_ = os.WriteFile(filepath.Join("/sys/fs/cgroup", h, r.sum.Cgroup, "cgroup.procs"), pid, 0)
+	}
+}
+
+// releaseKeeper lets the keeper exit and waits for it (bounded: it is killed after 2 s).
+func (r *execRun) releaseKeeper() {
+	if r.keeper == nil {
+		return
+	}
+	r.keeperPipe.Close()
+	done := make(chan struct{})
+	go func() {
+		_ = r.keeper.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		_ = r.keeper.Process.Kill()
+		<-done
+	}
+	r.keeper = nil
+}
+
+// keep is the keeper's side: wait until the pipe on fd 3 is closed.
+func keep() int {
+	f := os.NewFile(3, "keep")
+	if f == nil {
+		return exitUsage
+	}
+	var b [1]byte
+	for {
+		if _, err := f.Read(b[:]); err != nil {
+			return exitOK
+		}
+	}
 }
 
 // fail records an error of cgctl itself (not of the command) and prints it at once.
@@ -210,20 +309,30 @@ func (r *execRun) fail(err error) {
 func (r *execRun) run(bin, self string, sigs <-chan os.Signal) int {
 	p := r.sum.Cgroup
 	before, _ := r.cg.Stat(cgroups.IgnoreNotExist)
-	if !r.quiet {
-		fmt.Fprintf(r.c.stderr, "cgctl: running %s in cgroup %s: %s\n", quoteArgv(r.sum.Command), p, r.limitsLine())
-	}
-	// Registered before the command starts, so no OOM can slip by unseen.
+	// Once the stand-in is in the cgroup (a systemd scope exists only from then on) and before
+	// the command starts: the limits line, and the OOM registration, so no OOM slips by unseen.
 	efd := -1
-	if fd, err := r.cg.OOMEventFD(); err == nil {
-		efd = int(fd)
-		defer unix.Close(efd)
+	defer func() {
+		if efd >= 0 {
+			unix.Close(efd)
+		}
+	}()
+	ready := func() {
+		if !r.quiet {
+			fmt.Fprintf(r.c.stderr, "cgctl: running %s in cgroup %s: %s\n", quoteArgv(r.sum.Command), p, r.limitsLine())
+		}
+		if fd, err := r.cg.OOMEventFD(); err == nil {
+			efd = int(fd)
+		}
 	}
 
 	start := time.Now()
-	cmd, err := r.start(bin, self)
+	cmd, err := r.start(bin, self, ready)
 	if err != nil {
-		r.fail(fmt.Errorf("cgroup %s: %w", p, err))
+		if !r.c.systemd {
+			err = fmt.Errorf("cgroup %s: %w", p, err)
+		}
+		r.fail(err)
 		return exitError
 	}
 	done := make(chan struct{})
@@ -258,6 +367,7 @@ wait:
 	if efd >= 0 {
 		r.sum.OOMEvents = eventCount(efd)
 	}
+	r.releaseKeeper()
 	r.fill(before, m)
 	if !r.quiet {
 		r.printSummary()
@@ -267,7 +377,7 @@ wait:
 
 // start starts the command in the cgroup: a copy of cgctl is started, moved into the cgroup, and
 // only then told (through a pipe on its fd 3) to exec the command.
-func (r *execRun) start(bin, self string) (*exec.Cmd, error) {
+func (r *execRun) start(bin, self string, ready func()) (*exec.Cmd, error) {
 	rd, wr, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -284,8 +394,15 @@ func (r *execRun) start(bin, self string) (*exec.Cmd, error) {
 	if err := r.cg.Add(cgroups.Process{Pid: cmd.Process.Pid}); err != nil {
 		wr.Close() // unwritten: the child exits without running the command
 		_ = cmd.Wait()
+		if r.c.systemd {
+			return nil, systemdError(r.sum.Cgroup, fmt.Errorf("start the scope with pid %d: %w", cmd.Process.Pid, err))
+		}
 		return nil, fmt.Errorf("add pid %d: %w", cmd.Process.Pid, err)
 	}
+	if r.c.systemd && r.created {
+		r.startKeeper(self)
+	}
+	ready()
 	if _, err := wr.Write([]byte{1}); err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()

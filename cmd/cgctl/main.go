@@ -9,6 +9,10 @@
 //	cgctl exec [--name PATH] [limits] [--keep] [--json] -- CMD [ARGS...]
 //	cgctl ls [PATH] [--json]            cgctl controllers [--json]   (alias lssubsys)
 //	cgctl stat PATH [--json]            cgctl top [--sort cpu|mem|pids|io] [-n N]
+//	cgctl events PATH [--json] [--oom] [--threshold SIZE[,swap]] [--pressure LEVEL[,MODE]]
+//
+// With --systemd [--slice SLICE], create, exec, set, get, delete, classify, freeze, thaw, stat
+// and events work on systemd units (scopes and slices) through the library's Systemd hierarchy.
 //
 // Exit status: 0 success, 1 an error (the message names the cgroup, the file and the reason),
 // 2 a usage error (a bad flag, value or argument; nothing was written). exec exits with the
@@ -45,14 +49,13 @@ type command struct {
 	run      func(c *cli, args []string) error
 }
 
-// commands is the list `cgctl help` prints, in this order. `events` and `--systemd` are not
-// here yet: they need the event watcher and the systemd hierarchy of the library.
+// commands is the list `cgctl help` prints, in this order.
 var commands []*command
 
 func init() {
 	commands = []*command{
 		createCmd, setCmd, deleteCmd, getCmd, classifyCmd, freezeCmd, thawCmd,
-		execCmd, lsCmd, controllersCmd, statCmd, topCmd,
+		execCmd, eventsCmd, lsCmd, controllersCmd, statCmd, topCmd,
 	}
 }
 
@@ -64,6 +67,11 @@ type cli struct {
 	stdout, stderr io.Writer
 	hierarchy      cgroups.Hierarchy
 	cmd            *command
+
+	// systemd is --systemd: cgroups are systemd units (the library's Systemd hierarchy), named
+	// by a unit name in slice (--slice).
+	systemd bool
+	slice   string
 }
 
 // usageError is a mistake on the command line: exit status 2, and nothing was changed.
@@ -84,6 +92,9 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == childArg {
 		os.Exit(execInCgroup(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == keeperArg {
+		os.Exit(keep())
 	}
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, hierarchy: cgroups.V1}
 	os.Exit(c.main(os.Args[1:]))
@@ -257,6 +268,9 @@ func onePath(pos []string, allowRoot bool) (string, error) {
 // load opens an existing cgroup, with an error that says so when it does not exist.
 func (c *cli) load(p string) (cgroups.Cgroup, error) {
 	cg, err := cgroups.Load(c.hierarchy, cgroups.StaticPath(p))
+	if err != nil && c.systemd {
+		return nil, systemdError(p, err)
+	}
 	if errors.Is(err, cgroups.ErrCgroupDeleted) {
 		return nil, fmt.Errorf("cgroup %s: does not exist in any mounted controller", p)
 	}
@@ -293,4 +307,70 @@ func requireRoot() error {
 		return errors.New("must run as root: cgroups are changed under /sys/fs/cgroup")
 	}
 	return nil
+}
+
+// systemdFlags registers --systemd and --slice on a command whose cgroup can be a systemd unit.
+func (c *cli) systemdFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.systemd, "systemd", false, "the cgroup is a systemd unit (scope or slice) named by PATH, made and changed through systemd over D-Bus")
+	fs.StringVar(&c.slice, "slice", "", "with --systemd: the slice of a scope (default system.slice); a slice's parent follows from its name")
+}
+
+// onePath is the package's onePath, or with --systemd the cgroup path of the unit named.
+func (c *cli) onePath(pos []string, allowRoot bool) (string, error) {
+	if !c.systemd {
+		if c.slice != "" {
+			return "", usagef("--slice %s needs --systemd", c.slice)
+		}
+		return onePath(pos, allowRoot)
+	}
+	switch len(pos) {
+	case 0:
+		return "", usagef("missing the unit name (NAME.scope, NAME.slice, or /SLICE/NAME.scope)")
+	case 1:
+		return c.unitPath(pos[0])
+	}
+	return "", usagef("unexpected arguments after the unit name: %s", strings.Join(pos[1:], " "))
+}
+
+// unitPath turns a unit given on the command line into its cgroup path: "job" or "job.scope" is
+// a scope in --slice (system.slice by default), "a-b.slice" a slice in its parent by systemd's
+// naming ("/a.slice/a-b.slice"), and a path "/system.slice/job.scope" names both at once.
+func (c *cli) unitPath(arg string) (string, error) {
+	c.hierarchy = cgroups.Systemd
+	name, slice := arg, c.slice
+	if strings.Contains(arg, "/") {
+		if slice != "" {
+			return "", usagef("give the unit either as a path (%s) or as a name with --slice, not both", arg)
+		}
+		p := path.Clean("/" + arg)
+		name = path.Base(p)
+		if slice = path.Base(path.Dir(p)); slice == "/" {
+			slice = "-.slice"
+		}
+	}
+	if strings.HasSuffix(name, ".slice") && slice == "" {
+		slice = "-.slice"
+		if i := strings.LastIndex(strings.TrimSuffix(name, ".slice"), "-"); i > 0 {
+			slice = name[:i] + ".slice"
+		}
+	}
+	p, err := cgroups.Slice(slice, name)(cgroups.SystemdDbus)
+	if err != nil {
+		return "", usagef("unit %q: %v", arg, err)
+	}
+	if p == "/-.slice" || p == "/" {
+		return "", usagef("refusing to act on the root slice %q", arg)
+	}
+	return p, nil
+}
+
+// systemdError makes the errors of the systemd hierarchy say what to do.
+func systemdError(p string, err error) error {
+	switch {
+	case errors.Is(err, cgroups.ErrSystemdUnavailable):
+		return fmt.Errorf("--systemd: cannot reach systemd over D-Bus (neither the system bus nor /run/systemd/private answers; is this a systemd host?): %w", err)
+	case errors.Is(err, cgroups.ErrCgroupDeleted):
+		return fmt.Errorf("unit %s: not running (%w)", p, err)
+	}
+	return fmt.Errorf("unit %s: %w", p, err)
 }

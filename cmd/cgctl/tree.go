@@ -411,11 +411,12 @@ examples:
 func runStat(c *cli, args []string) error {
 	fl := c.flags()
 	asJSON := fl.Bool("json", false, "print the Metrics as JSON")
+	c.systemdFlags(fl)
 	pos, err := c.parse(fl, args)
 	if err != nil {
 		return err
 	}
-	p, err := onePath(pos, true)
+	p, err := c.onePath(pos, true)
 	if err != nil {
 		return err
 	}

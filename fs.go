@@ -299,16 +299,22 @@ func (r *fsRoot) readFile(cgroupPath, file string, buf []byte) ([]byte, error) {
 // shortReadEOF is the size under which a short read is taken as the end of a file (see readAll).
 const shortReadEOF = 2048
 
+// readAll reads a whole file from offset 0 into buf (reusing its capacity) with pread, so it also
+// re-reads a kept-open fd, whose seq_file content is generated afresh. EINTR is retried a bounded
+// number of times.
 func readAll(fd int, buf []byte) ([]byte, error) {
 	if cap(buf) == 0 {
 		buf = make([]byte, 0, 512)
 	}
-	for {
+	for intr := 0; ; {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
+		// pread from the offset read so far: the same as read(2) on a fresh fd, and what a kept
+		// fd (StatPoller) needs to get the current values again without a seek.
+		n, err := unix.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
+		if err == unix.EINTR && intr < 16 {
+			intr++
 			continue
 		}
 		if err != nil {

@@ -256,7 +256,7 @@ func (d *pollDir) readFile(cgroupPath, file string, buf []byte) ([]byte, error) 
 			return nil, err
 		}
 	}
-	data, err := preadAll(f.fd, buf[:0])
+	data, err := readAll(f.fd, buf[:0])
 	if err == nil {
 		if len(data) == 0 {
 			// A seq_file whose output was empty is stuck: its record index has moved past the
@@ -395,34 +395,4 @@ func (cgroupGoneError) Error() string { return "the cgroup was removed (ENODEV)"
 
 func (cgroupGoneError) Is(target error) bool {
 	return target == os.ErrNotExist || target == unix.ENOENT || target == unix.ENODEV
-}
-
-// preadAll reads a whole file from offset 0 with pread, which returns the current values of a
-// kept-open cgroupfs file without seeking. It stops as readAll does: at a read of 0 bytes, or at
-// a short read of less than shortReadEOF bytes (see readAll for why that is the end), and
-// otherwise continues at the next offset.
-func preadAll(fd int, buf []byte) ([]byte, error) {
-	if cap(buf) == 0 {
-		buf = make([]byte, 0, 512)
-	}
-	for intr := 0; ; {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := unix.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
-		if err == unix.EINTR && intr < 16 {
-			intr++
-			continue
-		}
-		if err != nil {
-			return buf, err
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-		if len(buf) < cap(buf) && n < shortReadEOF {
-			return buf, nil
-		}
-	}
 }

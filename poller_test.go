@@ -206,7 +206,7 @@ func TestPollerPreadAllLarge(t *testing.T) {
 	defer unix.Close(fd)
 	for _, c := range []int{0, 100, 4096, 64 << 10} {
 		for i := 0; i < 2; i++ { // twice: the second pread starts at 0 again
-			got, err := preadAll(fd, make([]byte, 0, c))
+			got, err := readAll(fd, make([]byte, 0, c))
 			if err != nil || string(got) != want {
 				t.Fatalf("buffer %d, pass %d: %d bytes, %v", c, i, len(got), err)
 			}

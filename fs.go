@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -131,23 +132,61 @@ func (r *fsRoot) join(rel string) string {
 // relative to the root ("a/b/memory.stat", "."). It rejects what could leave the root or break the
 // kernel's one-line formats: "..", NUL and newlines. A file name must be one component.
 func relPath(cgroupPath, file string) (string, error) {
-	if err := checkPath(cgroupPath); err != nil {
+	b, err := relPathBuf(nil, cgroupPath, file)
+	if err != nil {
 		return "", err
 	}
-	rel := strings.Trim(filepath.Clean("/"+cgroupPath), "/")
+	return string(b[:len(b)-1]), nil
+}
+
+// relPathBuf appends what relPath returns, NUL-terminated for the kernel, to buf. It allocates
+// nothing for a clean cgroup path (what every Path of this package returns) and a buffer with
+// room: it runs on every control-file access.
+func relPathBuf(buf []byte, cgroupPath, file string) ([]byte, error) {
+	if err := checkPath(cgroupPath); err != nil {
+		return nil, err
+	}
 	if file != "" {
 		if err := checkFileName(file); err != nil {
-			return "", err
+			return nil, err
 		}
-		if rel == "" {
-			return file, nil
+	}
+	p := cgroupPath
+	if !isCleanPath(p) {
+		p = filepath.Clean("/" + p)
+	}
+	p = strings.TrimPrefix(p, "/")
+	buf = append(buf, p...)
+	switch {
+	case file != "" && p != "":
+		buf = append(append(buf, '/'), file...)
+	case file != "":
+		buf = append(buf, file...)
+	case p == "":
+		buf = append(buf, '.')
+	}
+	return append(buf, 0), nil
+}
+
+// isCleanPath tells whether p needs no cleaning: "", "/", or components separated by single
+// slashes, none empty, "." or "..", with no trailing slash, after an optional leading slash.
+func isCleanPath(p string) bool {
+	q := strings.TrimPrefix(p, "/")
+	for q != "" {
+		c := q
+		if i := strings.IndexByte(q, '/'); i >= 0 {
+			c, q = q[:i], q[i+1:]
+			if q == "" {
+				return false // trailing slash
+			}
+		} else {
+			q = ""
 		}
-		return rel + "/" + file, nil
+		if c == "" || c == "." || c == ".." {
+			return false
+		}
 	}
-	if rel == "" {
-		return ".", nil
-	}
-	return rel, nil
+	return true
 }
 
 func checkPath(p string) error {
@@ -185,6 +224,14 @@ func (e *pathError) Unwrap() error { return ErrInvalidPath }
 
 // openRel opens rel (already checked by relPath) under the root.
 func (r *fsRoot) openRel(rel string, flags int) (int, error) {
+	var a [256]byte
+	return r.openBuf(append(append(a[:0], rel...), 0), flags)
+}
+
+// openBuf opens path (relative to the root, NUL-terminated, already checked) under the root:
+// openat2 with RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS from the root fd, or the fallback. The path
+// goes to the kernel as it is, so a path built on the stack costs no allocation.
+func (r *fsRoot) openBuf(path []byte, flags int) (int, error) {
 	if err := r.init(); err != nil {
 		return -1, err
 	}
@@ -195,23 +242,24 @@ func (r *fsRoot) openRel(rel string, flags int) (int, error) {
 			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 		}
 		for tries := 0; ; tries++ {
-			fd, err := unix.Openat2(r.fd, rel, &how)
-			if err == nil {
-				return fd, nil
+			fd, _, errno := unix.Syscall6(unix.SYS_OPENAT2, uintptr(r.fd), uintptr(unsafe.Pointer(&path[0])),
+				uintptr(unsafe.Pointer(&how)), unsafe.Sizeof(how), 0, 0)
+			if errno == 0 {
+				return int(fd), nil
 			}
 			// EAGAIN: a concurrent rename raced the lookup; EINTR: a signal. Both are worth a
 			// few more tries, never an unbounded loop.
-			if (err == unix.EAGAIN || err == unix.EINTR) && tries < 16 {
+			if (errno == unix.EAGAIN || errno == unix.EINTR) && tries < 16 {
 				continue
 			}
-			if err == unix.ENOSYS || err == unix.EPERM && tries == 0 && !r.probeOpenat2() {
+			if errno == unix.ENOSYS || errno == unix.EPERM && tries == 0 && !r.probeOpenat2() {
 				openat2Missing.Store(true)
 				break
 			}
-			return -1, err
+			return -1, errno
 		}
 	}
-	return r.openFallback(rel, flags)
+	return r.openFallback(string(path[:len(path)-1]), flags)
 }
 
 // probeOpenat2 tells whether openat2 works at all, so that an EPERM from a seccomp filter is told
@@ -280,18 +328,19 @@ func (r *fsRoot) readFile(cgroupPath, file string, buf []byte) ([]byte, error) {
 	if r.poll != nil {
 		return r.poll.readFile(cgroupPath, file, buf)
 	}
-	rel, err := relPath(cgroupPath, file)
+	var a [256]byte
+	path, err := relPathBuf(a[:0], cgroupPath, file)
 	if err != nil {
 		return nil, err
 	}
-	fd, err := r.openRel(rel, unix.O_RDONLY)
+	fd, err := r.openBuf(path, unix.O_RDONLY)
 	if err != nil {
-		return nil, &FileError{Op: "open", Path: r.join(rel), Err: err}
+		return nil, &FileError{Op: "open", Path: r.join(string(path[:len(path)-1])), Err: err}
 	}
 	data, err := readAll(fd, buf[:0])
 	unix.Close(fd)
 	if err != nil {
-		return nil, &FileError{Op: "read", Path: r.join(rel), Err: err}
+		return nil, &FileError{Op: "read", Path: r.join(string(path[:len(path)-1])), Err: err}
 	}
 	return data, nil
 }
@@ -340,21 +389,22 @@ func readAll(fd int, buf []byte) ([]byte, error) {
 // writeFile writes value to cgroupPath/file with one open and one write(2). A value must be one
 // line: the kernel would apply only the first.
 func (r *fsRoot) writeFile(cgroupPath, file, value string) error {
-	rel, err := relPath(cgroupPath, file)
+	var a [256]byte
+	path, err := relPathBuf(a[:0], cgroupPath, file)
 	if err != nil {
 		return err
 	}
+	rel := func() string { return string(path[:len(path)-1]) } // for errors only
 	if i := strings.IndexByte(value, '\n'); i >= 0 && i != len(value)-1 {
-		return &FileError{Op: "write", Path: r.join(rel), Value: value,
+		return &FileError{Op: "write", Path: r.join(rel()), Value: value,
 			Err: errors.Join(ErrInvalidValue, errors.New("value has more than one line"))}
 	}
-	flags := unix.O_WRONLY | unix.O_TRUNC
-	fd, err := r.openRel(rel, flags)
+	fd, err := r.openBuf(path, unix.O_WRONLY|unix.O_TRUNC)
 	if err != nil && defaultFilePerm != 0 && err == unix.ENOENT {
-		fd, err = r.createRel(rel)
+		fd, err = r.createRel(rel())
 	}
 	if err != nil {
-		return &FileError{Op: "write", Path: r.join(rel), Value: value, Err: err}
+		return &FileError{Op: "write", Path: r.join(rel()), Value: value, Err: err}
 	}
 	defer unix.Close(fd)
 	for {
@@ -364,7 +414,7 @@ func (r *fsRoot) writeFile(cgroupPath, file, value string) error {
 		}
 	}
 	if err != nil {
-		return &FileError{Op: "write", Path: r.join(rel), Value: value, Err: err}
+		return &FileError{Op: "write", Path: r.join(rel()), Value: value, Err: err}
 	}
 	return nil
 }

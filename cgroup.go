@@ -603,12 +603,6 @@ func removeTree(dir string, budget time.Duration) error {
 }
 
 func removeRel(root *fsRoot, rel string, deadline time.Time) error {
-	if err := root.removePlainFiles(rel); err != nil {
-		if isNotExist(err) {
-			return nil
-		}
-		return err
-	}
 	delay := time.Millisecond
 	childrenRemoved := false
 	for {

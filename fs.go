@@ -551,7 +551,9 @@ func (r *fsRoot) mkdirAll(cgroupPath string) (created string, err error) {
 	return created, nil
 }
 
-// rmdir removes one empty cgroup directory.
+// rmdir removes one cgroup directory without child cgroups. On a root that is not cgroupfs (a
+// fixture or mock tree) it first unlinks the directory's plain files, which on cgroupfs are
+// control files that go with the directory.
 func (r *fsRoot) rmdir(cgroupPath string) error {
 	rel, err := relPath(cgroupPath, "")
 	if err != nil {
@@ -559,6 +561,9 @@ func (r *fsRoot) rmdir(cgroupPath string) error {
 	}
 	if rel == "." {
 		return &FileError{Op: "rmdir", Path: r.path, Err: unix.EBUSY}
+	}
+	if err := r.removePlainFiles(rel); err != nil {
+		return err
 	}
 	if err := r.atParent(rel, func(dfd int, name string) error {
 		return unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR)
@@ -622,9 +627,8 @@ func appendDirents(names []string, buf []byte, typ byte) []string {
 	return names
 }
 
-// removePlainFiles unlinks the regular files of a directory on a root that is not cgroupfs (a
-// fixture or mock tree), so that rmdir works there as it does on cgroupfs, whose control files
-// go with the directory. On cgroupfs it does nothing.
+// removePlainFiles unlinks the regular files of a directory on a root that is not cgroupfs (for
+// rmdir). On cgroupfs it does nothing.
 func (r *fsRoot) removePlainFiles(cgroupPath string) error {
 	if r.isCgroupfs() {
 		return nil

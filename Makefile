@@ -36,7 +36,7 @@ test:
 # The systemd tests hand systemd PIDs of their own processes, so they run in systemd's PID
 # namespace: inside the sandbox (systemd-sandbox exec), or on a host whose PID 1 is systemd.
 # The library's TestSystemd*/TestSlice* and cgctl's TestCgctlSystemd* (--systemd); elsewhere they skip.
-SYSTEMD_TESTS = CGO_ENABLED=1 $(GO) test -race -count=1 -timeout=5m -v -run 'TestSystemd|TestSlice|TestCgctlSystemd' . ./cmd/cgctl
+SYSTEMD_TESTS = CGO_ENABLED=1 $(GO) test -p 1 -race -count=1 -timeout=5m -v -run 'TestSystemd|TestSlice|TestCgctlSystemd' . ./cmd/cgctl
 systemdtest:
 	@if [ -x "$(SANDBOX)" ] && "$(SANDBOX)" status >/dev/null 2>&1; then \
 		echo "systemd tests inside systemd-sandbox"; \
